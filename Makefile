@@ -1,0 +1,74 @@
+# The platform's commands. `make help` lists them; README.md explains them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+DATA_DIR ?= $(CURDIR)/data
+DAYS ?= 7
+USERS ?= 50000
+SEED ?= 42
+START_DATE ?= 2026-11-01
+
+# One environment for every command: Airflow runs embedded on SQLite under DATA_DIR.
+export DATA_DIR := $(abspath $(DATA_DIR))
+export AIRFLOW_HOME ?= $(DATA_DIR)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+export PYTHONPATH := $(CURDIR)/plugins
+export PATH := $(BIN):$(PATH)
+export NO_COLOR := 1
+
+.PHONY: help install lock test lint format world demo run bench clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(INSTALLED)  ## create .venv and install the pinned dependencies (quick when nothing changed)
+
+$(INSTALLED): requirements.lock
+	@echo "==> installing pinned dependencies into .venv (about a minute the first time)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@touch $@
+
+lock:  ## re-resolve requirements.txt into requirements.lock
+	@$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.txt -o requirements.lock
+
+lint: install  ## ruff lint and format check
+	@echo "==> ruff"
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: install  ## apply ruff fixes and formatting
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+test: lint  ## install everything and run every test (CI runs exactly this)
+	@echo "==> pytest"
+	@$(BIN)/python -m pytest
+
+world: install  ## generate the demo world: make world DAYS=7 USERS=50000 SEED=42
+	@$(BIN)/python -m dataplatform.generator --data-dir "$(DATA_DIR)" --days $(DAYS) \
+		--users $(USERS) --seed $(SEED) --start-date $(START_DATE)
+
+demo: install  ## from a fresh clone: world, the pipeline for every day through Airflow, a summary
+	@$(MAKE) --no-print-directory world
+	@$(BIN)/python -m dataplatform demo
+
+run: install  ## run the pipeline for one date through Airflow: make run DATE=2026-11-01
+	@test -n "$(DATE)" || { echo "usage: make run DATE=YYYY-MM-DD"; exit 2; }
+	@$(BIN)/python -m dataplatform run --date "$(DATE)"
+
+bench: install  ## run the benchmarks; writes bench/results/latest.json and latest.md
+	@$(BIN)/python -m bench.run
+
+clean:  ## remove generated data (DATA_DIR) but keep .venv
+	rm -rf "$(DATA_DIR)"

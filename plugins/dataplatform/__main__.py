@@ -1,0 +1,3 @@
+from dataplatform.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The closing summary of ``make demo``: what ran, what landed where, what failed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+
+from dataplatform import lake
+from dataplatform.alerts import read_alerts
+from dataplatform.config import Settings
+from dataplatform.orchestration import DagRunResult
+
+
+def _batch_manifest(settings: Settings, day: date) -> tuple[str, dict] | None:
+    for state, folder in (
+        ("published", lake.raw_batch_dir(settings.lake_dir, day)),
+        ("held by gate", lake.pending_batch_dir(settings.lake_dir, day)),
+    ):
+        manifest = folder / lake.MANIFEST_NAME
+        if manifest.exists():
+            return state, json.loads(manifest.read_text())
+    return None
+
+
+def print_summary(settings: Settings, results: Sequence[DagRunResult], seconds: float) -> None:
+    days = sorted({r.logical_date for r in results})
+    ok = sum(r.ok for r in results)
+    print()
+    print(f"==> summary: {ok} of {len(results)} DAG runs succeeded in {seconds:.0f}s")
+    print(f"    {'batch':<11} {'read':>9} {'raw':>9} {'quarant.':>9}  raw zone")
+    for day in days:
+        found = _batch_manifest(settings, day)
+        if found is None:
+            print(f"    {day!s:<11} {'-':>9} {'-':>9} {'-':>9}  not ingested")
+            continue
+        state, manifest = found
+        print(
+            f"    {day!s:<11} {manifest['records_read']:>9,} {manifest['raw']:>9,} "
+            f"{manifest['quarantined']:>9,}  {state}"
+        )
+    alerts = read_alerts(settings.alerts_file)
+    print(f"    alerts raised: {len(alerts)} (in {settings.alerts_file})")
+    print(
+        f"    lake: {settings.lake_dir}/raw/events (Parquet), "
+        f"quarantine: {settings.lake_dir}/quarantine"
+    )
+    print("    accounting per landing file: .venv/bin/python -m dataplatform accounting")
