@@ -1,0 +1,291 @@
+"""Ingest one landing batch (one ``dt=`` folder) into the raw zone and the quarantine."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dataplatform import lake
+from dataplatform.ingest.reader import (
+    DEFAULT_CHUNK_BYTES,
+    CorruptFile,
+    FileReading,
+    LineChunk,
+    read_chunks,
+)
+from dataplatform.ingest.validate import checked_records_sql
+from dataplatform.landing import LandingFile, list_batch
+
+RAW_COLUMNS = (
+    "event_id, event_type, occurred_at, occurred_at_text, user_id, anonymous_id, session_id, "
+    "platform, app_version, properties, record_with_extra_fields, source_file, line_number, "
+    "event_date"
+)
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("line_number", pa.int64()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("raw_line", pa.large_binary()),
+    ]
+)
+
+
+@dataclass
+class FileAccount:
+    """Records read from one landing file and where each of them went."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+    records_read: int = 0
+    raw: int = 0
+    quarantined: int = 0
+    rejected_whole: bool = False
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    batch_date: str
+    files: list[FileAccount] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    event_dates: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def records_read(self) -> int:
+        return sum(f.records_read for f in self.files)
+
+    @property
+    def raw(self) -> int:
+        return sum(f.raw for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    def to_json(self) -> dict:
+        return {
+            "batch_date": self.batch_date,
+            "records_read": self.records_read,
+            "raw": self.raw,
+            "quarantined": self.quarantined,
+            "reasons": self.reasons,
+            "event_dates": self.event_dates,
+            "seconds": round(self.seconds, 3),
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+def _file_key(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "_", name)
+
+
+def _connect(memory_limit: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": memory_limit})
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+class _BatchWriter:
+    def __init__(self, stage: Path, batch_day: date, data_dir: Path) -> None:
+        self.raw_dir = stage / "raw"
+        self.quarantine_dir = stage / "quarantine"
+        self.raw_dir.mkdir(parents=True)
+        self.quarantine_dir.mkdir(parents=True)
+        self.batch_day = batch_day
+        self.data_dir = data_dir
+        self.reasons: Counter[str] = Counter()
+        self.event_dates: Counter[str] = Counter()
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.data_dir).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def write_chunk(
+        self, con: duckdb.DuckDBPyConnection, chunk: LineChunk, source: str, key: str, index: int
+    ) -> tuple[int, int]:
+        line_numbers = pa.array(
+            np.arange(chunk.first_line, chunk.first_line + len(chunk), dtype=np.int64)
+        )
+        con.register("chunk", pa.table({"line": chunk.lines, "line_number": line_numbers}))
+        unterminated = chunk.first_line + len(chunk) - 1 if chunk.last_unterminated else -1
+        con.execute(
+            "create or replace temp table checked as "
+            + checked_records_sql(self.batch_day, source, unterminated)
+        )
+        counts = con.execute(
+            "select reason, detail, event_date, count(*) from checked group by all"
+        ).fetchall()
+        valid = 0
+        for reason, detail, event_date, n in counts:
+            if reason is None:
+                valid += n
+                self.event_dates[event_date.isoformat()] += n
+            else:
+                self.reasons[f"{reason}:{detail}" if detail else reason] += n
+        if valid:
+            con.execute(
+                f"copy (select {RAW_COLUMNS} from checked where reason is null) "
+                f"to '{self.raw_dir}' (format parquet, partition_by (event_date), "
+                f"filename_pattern '{key}-c{index:04d}-{{i}}', overwrite_or_ignore, "
+                "compression zstd)"
+            )
+        rejected = len(chunk) - valid
+        if rejected:
+            self._quarantine_records(con, chunk, source, key, index)
+        con.unregister("chunk")
+        return valid, rejected
+
+    def _quarantine_records(
+        self, con: duckdb.DuckDBPyConnection, chunk: LineChunk, source: str, key: str, index: int
+    ) -> None:
+        bad = con.execute(
+            "select line_number, reason, detail from checked where reason is not null "
+            "order by line_number"
+        ).fetch_arrow_table()
+        positions = pc.subtract(bad["line_number"], chunk.first_line)
+        records = pc.take(chunk.lines, positions)
+        # Keep each record byte for byte, without the "\n" that separated it from the next.
+        last = len(chunk) - 1
+        keep_all = pc.and_(pc.equal(positions, last), pa.scalar(chunk.last_unterminated))
+        exact = pc.if_else(keep_all, records, pc.binary_slice(records, 0, -1))
+        table = pa.table(
+            {
+                "source_file": pa.array([source] * len(bad), pa.string()),
+                "line_number": bad["line_number"],
+                "reason": bad["reason"],
+                "detail": bad["detail"],
+                "raw_line": exact.cast(pa.large_binary()),
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
+        pq.write_table(table, self.quarantine_dir / f"{key}-c{index:04d}.parquet")
+
+    def reject_file(self, landing: LandingFile, source: str, key: str, error: str) -> None:
+        """Quarantine a file that cannot be read as a whole, and drop what it had yielded."""
+        for partial in self.raw_dir.glob(f"*/{key}-c*"):
+            partial.unlink()
+        for partial in self.quarantine_dir.glob(f"{key}-c*"):
+            partial.unlink()
+        files_dir = self.quarantine_dir / "files"
+        files_dir.mkdir(exist_ok=True)
+        shutil.copyfile(landing.path, files_dir / landing.path.name)
+        table = pa.table(
+            {
+                "source_file": [source],
+                "line_number": pa.array([None], pa.int64()),
+                "reason": ["corrupt_file"],
+                "detail": [error[:500]],
+                "raw_line": pa.array([None], pa.large_binary()),
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
+        pq.write_table(table, self.quarantine_dir / f"{key}-file.parquet")
+        self.reasons["corrupt_file"] += 1
+
+
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    writer: _BatchWriter,
+    landing: LandingFile,
+    chunk_bytes: int,
+) -> FileAccount:
+    source = writer.relative(landing.path)
+    key = _file_key(landing.path.name)
+    account = FileAccount(file=source, sha256="", size_bytes=landing.size_bytes)
+    reading = FileReading()
+    before_reasons = writer.reasons.copy()
+    before_dates = writer.event_dates.copy()
+    try:
+        for index, chunk in enumerate(read_chunks(landing.path, reading, chunk_bytes)):
+            valid, rejected = writer.write_chunk(con, chunk, source, key, index)
+            account.raw += valid
+            account.quarantined += rejected
+        account.records_read = reading.records
+        account.sha256 = reading.sha256
+    except CorruptFile as err:
+        writer.reasons, writer.event_dates = before_reasons, before_dates
+        writer.reject_file(landing, source, key, str(err))
+        account.sha256 = lake_file_sha256(landing.path)
+        # The unreadable file counts as one record, quarantined whole.
+        account.records_read, account.raw, account.quarantined = 1, 0, 1
+        account.rejected_whole, account.error = True, str(err)
+    return account
+
+
+def lake_file_sha256(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def ingest_batch(
+    data_dir: Path,
+    batch_day: date,
+    *,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    memory_limit: str = "1GB",
+    progress: bool = True,
+) -> BatchResult:
+    """Validate every record of the day's landing files; write rejected records to the quarantine
+    and valid ones to the pending raw batch, which :func:`promote_batch` publishes once the raw
+    gate passed. Re-running replaces the batch."""
+    started = time.perf_counter()
+    lake_dir = data_dir / "lake"
+    files = list_batch(data_dir / "landing" / "events", batch_day)
+    stage = lake.new_staging_dir(lake_dir, f"events-{batch_day.isoformat()}")
+    writer = _BatchWriter(stage, batch_day, data_dir)
+    result = BatchResult(batch_date=batch_day.isoformat())
+    with _connect(memory_limit) as con:
+        for number, landing in enumerate(files, start=1):
+            account = _ingest_file(con, writer, landing, chunk_bytes)
+            result.files.append(account)
+            if progress:
+                status = (
+                    "REJECTED whole: " + (account.error or "") if account.rejected_whole else ""
+                )
+                print(
+                    f"    [{number}/{len(files)}] {landing.path.name}: "
+                    f"{account.records_read} read, {account.raw} raw, "
+                    f"{account.quarantined} quarantined {status}".rstrip(),
+                    flush=True,
+                )
+    result.reasons = dict(sorted(writer.reasons.items()))
+    result.event_dates = dict(sorted(writer.event_dates.items()))
+    result.seconds = time.perf_counter() - started
+    manifest = result.to_json()
+    manifest.pop("seconds")  # the manifest describes content; a re-run must not change it
+    (writer.raw_dir / lake.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    lake.replace_dir(writer.quarantine_dir, lake.quarantine_batch_dir(lake_dir, batch_day))
+    lake.replace_dir(writer.raw_dir, lake.pending_batch_dir(lake_dir, batch_day))
+    shutil.rmtree(stage, ignore_errors=True)
+    return result
+
+
+def promote_batch(data_dir: Path, batch_day: date) -> Path:
+    """Make a pending batch visible to readers of the raw zone (after its gate passed)."""
+    lake_dir = data_dir / "lake"
+    pending = lake.pending_batch_dir(lake_dir, batch_day)
+    if not pending.is_dir():
+        raise FileNotFoundError(f"no pending batch {pending}: run the ingest for {batch_day} first")
+    target = lake.raw_batch_dir(lake_dir, batch_day)
+    lake.replace_dir(pending, target)
+    return target

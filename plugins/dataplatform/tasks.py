@@ -1,0 +1,90 @@
+"""Task bodies of the DAGs: the thin Airflow-facing layer over the platform's plain functions.
+
+Each function takes the run's logical date (``ds``), calls the platform, and turns an outcome a
+user must act on into an alert plus ``AirflowFailException`` (no retry: retrying cannot help).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from dataplatform.alerts import Alert, record_alert
+from dataplatform.config import load_settings
+
+
+class AlertedFailure(AirflowFailException):
+    """A failure whose alert was already raised; the generic failure callback stays quiet."""
+
+    alerted = True
+
+
+def _fail(alert: Alert) -> None:
+    record_alert(load_settings().alerts_file, alert)
+    raise AlertedFailure(alert.summary)
+
+
+def check_landing(ds: str, dag_id: str, task_id: str) -> dict:
+    """Succeed when the day's landing folder exists. Before the deadline a missing folder fails
+    the try (Airflow retries); after it, the data is late: alert, and fail for good."""
+    from dataplatform.landing import LandingMissing, list_batch
+
+    settings = load_settings()
+    day = date.fromisoformat(ds)
+    try:
+        files = list_batch(settings.landing_dir, day)
+    except LandingMissing as missing:
+        day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        deadline = day_end + timedelta(hours=settings.landing_deadline_hours)
+        if datetime.now(UTC) < deadline:
+            raise RuntimeError(f"{missing}; waiting until {deadline:%Y-%m-%d %H:%M} UTC") from None
+        _fail(
+            Alert(
+                kind="data_late",
+                dag_id=dag_id,
+                task_id=task_id,
+                logical_date=ds,
+                summary=f"events for {ds} have not landed by the deadline "
+                f"{deadline:%Y-%m-%d %H:%M} UTC",
+                details={"expected_folder": str(missing).split(":")[0]},
+            )
+        )
+    return {"files": len(files), "bytes": sum(f.size_bytes for f in files)}
+
+
+def ingest_events(ds: str) -> dict:
+    from dataplatform.ingest.batch import ingest_batch
+
+    result = ingest_batch(load_settings().data_dir, date.fromisoformat(ds))
+    summary = result.to_json()
+    summary.pop("files")
+    return summary
+
+
+def raw_gate(ds: str, dag_id: str, task_id: str) -> dict:
+    """Validate the pending batch; publish it to the raw zone only if every expectation held."""
+    from dataplatform.gates.raw import run_raw_gate
+    from dataplatform.ingest.batch import promote_batch
+
+    settings = load_settings()
+    day = date.fromisoformat(ds)
+    result = run_raw_gate(settings.data_dir, day)
+    if not result.success:
+        _fail(
+            Alert(
+                kind="gate_failed",
+                dag_id=dag_id,
+                task_id=task_id,
+                logical_date=ds,
+                summary=f"raw gate failed for batch {ds}: "
+                f"{len(result.failures)} of {result.evaluated} expectations",
+                details={
+                    "failures": [f.describe() for f in result.failures],
+                    "metrics": result.metrics,
+                    "validation_result": result.result_path,
+                },
+            )
+        )
+    promote_batch(settings.data_dir, day)
+    return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}
