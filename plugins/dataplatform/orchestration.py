@@ -22,7 +22,7 @@ from dataplatform.config import load_settings
 
 # The pipeline of one logical date, in dependency order. In production the later stages are
 # asset-scheduled; running them here in order for the same date gives the same result.
-PIPELINE: tuple[str, ...] = ("ingest_events",)
+PIPELINE: tuple[str, ...] = ("ingest_events", "extract_operational")
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,51 @@ def raw_gate(ds: str, dag_id: str, task_id: str) -> dict:
         )
     promote_batch(settings.data_dir, day)
     return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}
+
+
+def extract_operational(ds: str, dag_id: str, task_id: str) -> dict:
+    """Extract the day's changes; an unreadable source is one clear alert, not a traceback."""
+    from dataplatform.extract.operational import SourceError, extract_all, safe_url
+
+    settings = load_settings()
+    try:
+        extractions = extract_all(settings.source_db_url, settings.lake_dir, date.fromisoformat(ds))
+    except SourceError as err:
+        _fail(
+            Alert(
+                kind="task_failed",
+                dag_id=dag_id,
+                task_id=task_id,
+                logical_date=ds,
+                summary=f"operational extraction failed for {ds}: {err}",
+                details={"source": safe_url(settings.source_db_url)},
+            )
+        )
+    return {e.table: {"rows": e.rows, "since": e.since, "until": e.until} for e in extractions}
+
+
+def operational_gate(ds: str, dag_id: str, task_id: str) -> dict:
+    from dataplatform.extract.operational import promote_extractions
+    from dataplatform.gates.operational import run_operational_gate
+
+    settings = load_settings()
+    day = date.fromisoformat(ds)
+    result = run_operational_gate(settings.data_dir, day)
+    if not result.success:
+        _fail(
+            Alert(
+                kind="gate_failed",
+                dag_id=dag_id,
+                task_id=task_id,
+                logical_date=ds,
+                summary=f"operational gate failed for {ds}: "
+                f"{len(result.failures)} of {result.evaluated} expectations",
+                details={
+                    "failures": [f.describe() for f in result.failures],
+                    "metrics": result.metrics,
+                    "validation_result": result.result_path,
+                },
+            )
+        )
+    promote_extractions(settings.lake_dir, day)
+    return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}

@@ -1,0 +1,1 @@
+"""Snapshots of the operational database into the lake's raw zone."""
