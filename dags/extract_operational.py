@@ -40,10 +40,12 @@ def extract_operational():
         return extract_operational(ds, dag.dag_id, ti.task_id)
 
     @task(outlets=[RAW_OPERATIONAL])
-    def operational_gate(ds=None, dag=None, ti=None) -> dict:
+    def operational_gate(ds=None, dag=None, ti=None, outlet_events=None) -> dict:
         from dataplatform.tasks import operational_gate
 
-        return operational_gate(ds, dag.dag_id, ti.task_id)
+        result = operational_gate(ds, dag.dag_id, ti.task_id)
+        outlet_events[RAW_OPERATIONAL].extra = {"batch_date": ds}
+        return result
 
     extract() >> operational_gate()
 

@@ -47,10 +47,12 @@ def ingest_events():
         return ingest_events(ds)
 
     @task(outlets=[RAW_EVENTS])
-    def raw_gate(ds=None, dag=None, ti=None) -> dict:
+    def raw_gate(ds=None, dag=None, ti=None, outlet_events=None) -> dict:
         from dataplatform.tasks import raw_gate
 
-        return raw_gate(ds, dag.dag_id, ti.task_id)
+        result = raw_gate(ds, dag.dag_id, ti.task_id)
+        outlet_events[RAW_EVENTS].extra = {"batch_date": ds}  # the transform adds this batch
+        return result
 
     wait_for_landing() >> ingest() >> raw_gate()
 

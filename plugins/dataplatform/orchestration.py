@@ -22,7 +22,7 @@ from dataplatform.config import load_settings
 
 # The pipeline of one logical date, in dependency order. In production the later stages are
 # asset-scheduled; running them here in order for the same date gives the same result.
-PIPELINE: tuple[str, ...] = ("ingest_events", "extract_operational")
+PIPELINE: tuple[str, ...] = ("ingest_events", "extract_operational", "transform")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,9 @@ def run_dates(dates: Sequence[date], dag_ids: Sequence[str] = PIPELINE) -> list[
             alerts_before = len(read_alerts(settings.alerts_file))
             started = time.perf_counter()
             with _output_to(log_file):
-                run = bag.get_dag(dag_id).test(logical_date=logical)
+                run = bag.get_dag(dag_id).test(
+                    logical_date=logical, run_conf={"date": day.isoformat()}
+                )
                 failed = tuple(
                     ti.task_id
                     for ti in run.get_task_instances()

@@ -136,3 +136,81 @@ def operational_gate(ds: str, dag_id: str, task_id: str) -> dict:
         )
     promote_extractions(settings.lake_dir, day)
     return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}
+
+
+def transform_date(ds: str | None, conf: dict | None, triggering_events: dict | None) -> str:
+    """The landing date a transform run adds: from the run's conf (make run, backfills), else
+    from the asset events that triggered it (the newest batch), else the logical date."""
+    if conf and conf.get("date"):
+        return str(conf["date"])
+    dates = [
+        event.extra["batch_date"]
+        for events in (triggering_events or {}).values()
+        for event in events
+        if getattr(event, "extra", None) and event.extra.get("batch_date")
+    ]
+    if dates:
+        return max(dates)
+    if ds:
+        return ds
+    raise AirflowFailException("no date to transform: pass conf {'date': 'YYYY-MM-DD'}")
+
+
+def dbt_layer(run_date: str, layers: list[str], dag_id: str, task_id: str) -> dict:
+    """Build (run and test) the given dbt layers for the date's new batch."""
+    from dataplatform.transform.dbt import DbtError, DbtPaths, dbt_args, run_dbt
+
+    settings = load_settings()
+    args = dbt_args(
+        "build",
+        select=[f"path:models/{layer}" for layer in layers],
+        run_date=date.fromisoformat(run_date),
+        version_id=planned_version_id(run_date),
+        paths=DbtPaths.under(settings.data_dir),
+    )
+    try:
+        result = run_dbt(args, settings.data_dir)
+    except DbtError as err:
+        _fail(
+            Alert(
+                kind="task_failed",
+                dag_id=dag_id,
+                task_id=task_id,
+                logical_date=run_date,
+                summary=f"dbt build of {', '.join(layers)} failed for {run_date}",
+                details={"error": str(err)[:2000]},
+            )
+        )
+    return {"seconds": round(result.seconds, 2), "nodes": len(result.nodes)}
+
+
+def planned_version_id(run_date: str) -> str:
+    from dataplatform.publish.publish import code_version, input_checksums, make_version_id
+
+    settings = load_settings()
+    day = date.fromisoformat(run_date)
+    return make_version_id(day, input_checksums(settings.data_dir, day), code_version())
+
+
+def publish(run_date: str) -> dict:
+    """Publish the audited candidate as a new version and point ``current`` at it."""
+    from dataplatform.publish.publish import (
+        code_version,
+        input_checksums,
+        make_version_id,
+        publish_candidate,
+    )
+    from dataplatform.transform.dbt import DbtPaths
+
+    settings = load_settings()
+    day = date.fromisoformat(run_date)
+    checksums = input_checksums(settings.data_dir, day)
+    code = code_version()
+    version_id = make_version_id(day, checksums, code)
+    path = publish_candidate(
+        settings.data_dir,
+        DbtPaths.under(settings.data_dir).warehouse,
+        version_id,
+        {"logical_date": run_date, "code_version": code, "inputs": checksums},
+    )
+    return {"version_id": version_id, "path": str(path)}

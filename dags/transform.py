@@ -1,0 +1,75 @@
+"""Lake → dbt → published trusted layer (write-audit-publish).
+
+Runs when both lake assets (`raw_events`, `raw_operational`) have new data, for the newest landing
+batch (or `conf={"date": "YYYY-MM-DD"}` for a manual run or backfill). dbt builds one layer per
+task into the working warehouse, never into the served files: staging (typed, deduplicated
+events), then intermediate and marts (every SPEC metric), then the role access views. dbt's
+tests run with each layer (`dbt build`); a failure stops the run and raises an alert. Only then
+does `publish` copy each role's views into `published/versions/<version_id>/<role>.duckdb` and
+switch `published/current`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from dataplatform.assets import PUBLISHED, RAW_EVENTS, RAW_OPERATIONAL
+from dataplatform.callbacks import alert_on_failure
+
+
+@dag(
+    schedule=RAW_EVENTS & RAW_OPERATIONAL,
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["dbt", "publish", "gate"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "data-platform",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+        "on_failure_callback": alert_on_failure,
+    },
+)
+def transform():
+    @task
+    def plan(ds=None, dag_run=None, triggering_asset_events=None) -> str:
+        from dataplatform.tasks import transform_date
+
+        return transform_date(ds, dag_run.conf, triggering_asset_events)
+
+    @task
+    def dbt_staging(run_date: str, dag=None, ti=None) -> dict:
+        from dataplatform.tasks import dbt_layer
+
+        return dbt_layer(run_date, ["staging"], dag.dag_id, ti.task_id)
+
+    @task
+    def dbt_marts(run_date: str, dag=None, ti=None) -> dict:
+        from dataplatform.tasks import dbt_layer
+
+        return dbt_layer(run_date, ["intermediate", "marts"], dag.dag_id, ti.task_id)
+
+    @task
+    def dbt_access(run_date: str, dag=None, ti=None) -> dict:
+        from dataplatform.tasks import dbt_layer
+
+        return dbt_layer(run_date, ["access"], dag.dag_id, ti.task_id)
+
+    @task(outlets=[PUBLISHED])
+    def publish(run_date: str) -> dict:
+        from dataplatform.tasks import publish
+
+        return publish(run_date)
+
+    run_date = plan()
+    staged = dbt_staging(run_date)
+    marts = dbt_marts(run_date)
+    access = dbt_access(run_date)
+    staged >> marts >> access >> publish(run_date)
+
+
+transform()

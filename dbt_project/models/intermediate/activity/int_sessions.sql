@@ -1,0 +1,33 @@
+{#- One row per session and day: when it started and ended, who, on which platform. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_date',
+    )
+}}
+
+with events as (
+
+    select * from {{ ref('stg_lake__events') }}
+
+),
+
+final as (
+
+    select
+        session_id,
+        event_date as session_date,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        any_value(platform) as platform,
+        max(user_id) as user_id,
+        any_value(anonymous_id) as anonymous_id,
+        count(*) as events
+    from events
+    where event_date >= {{ rebuild_from() }}
+    group by session_id, event_date
+
+)
+
+select * from final

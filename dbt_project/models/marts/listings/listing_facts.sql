@@ -1,0 +1,39 @@
+{#- One row per listing created: the listing-level table data scientists analyse. Still holds
+    the seller's raw user_id and raw text; the access models pseudonymise and redact. -#}
+with listings as (
+
+    select * from {{ ref('int_listing_lifecycle') }}
+
+),
+
+categories as (
+
+    select * from {{ ref('categories') }}
+
+),
+
+final as (
+
+    select
+        listings.listing_id,
+        listings.seller_id,
+        listings.platform,
+        listings.created_at,
+        listings.created_date,
+        listings.category_id,
+        categories.category_name,
+        categories.parent_name,
+        listings.suggested_category_id,
+        listings.suggestion_accepted,
+        listings.changed_within_7_days,
+        listings.category_id_after_7_days,
+        listings.price,
+        listings.currency,
+        listings.title,
+        listings.description
+    from listings
+    left join categories on listings.category_id = categories.category_id
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Write-audit-publish: versioned, read-only role databases behind an atomic ``current`` pointer."""

@@ -1,0 +1,136 @@
+"""Copy the candidate's role schemas into one read-only DuckDB file per role, as a new version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from dataplatform.config import REPO_ROOT
+from dataplatform.publish.versions import (
+    MANIFEST,
+    ROLES,
+    PublishedLayout,
+    point_current_at,
+    prune,
+)
+
+# Read-only for the owner and the role's group: a team maps each role to an OS group (README).
+ROLE_FILE_MODE = stat.S_IRUSR | stat.S_IRGRP
+
+
+def code_version() -> str:
+    """The git commit of the code that built the data, marked dirty if the tree has changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(REPO_ROOT),
+                "status",
+                "--porcelain",
+                "--",
+                "dags",
+                "plugins",
+                "dbt_project",
+                "expectations",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def input_checksums(data_dir: Path, up_to: date) -> dict[str, str]:
+    """sha256 of every landing file and extraction that the version's inputs include."""
+    checksums: dict[str, str] = {}
+    raw = data_dir / "lake" / "raw"
+    for manifest in sorted(raw.glob("events/batch_date=*/_manifest.json")):
+        content = json.loads(manifest.read_text())
+        if date.fromisoformat(content["batch_date"]) <= up_to:
+            for entry in content["files"]:
+                checksums[entry["file"]] = entry["sha256"]
+    for manifest in sorted(raw.glob("operational/*/extracted_date=*/_manifest.json")):
+        content = json.loads(manifest.read_text())
+        if date.fromisoformat(content["extracted_date"]) <= up_to:
+            digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+            checksums[str(manifest.parent.relative_to(data_dir))] = digest
+    return checksums
+
+
+def make_version_id(logical_date: date, checksums: dict[str, str], code: str) -> str:
+    """Same inputs and code give the same id: re-publishing a date is recognisable as such."""
+    digest = hashlib.sha256(json.dumps([checksums, code], sort_keys=True).encode()).hexdigest()
+    return f"{logical_date.isoformat()}-{digest[:10]}"
+
+
+def _role_objects(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = 'warehouse' and table_schema = ? order by table_name",
+        [role],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def write_role_database(warehouse: Path, role: str, target: Path) -> list[str]:
+    """Materialise the role's access views into a standalone database file."""
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+        names = _role_objects(con, role)
+        for name in names:
+            con.execute(f'create table main."{name}" as select * from warehouse.{role}."{name}"')
+        con.execute("detach warehouse")
+        con.execute("checkpoint")
+    return names
+
+
+def publish_candidate(
+    data_dir: Path,
+    warehouse: Path,
+    version_id: str,
+    manifest: dict,
+    keep: int = 30,
+) -> Path:
+    """Publish the candidate as ``version_id`` and switch ``current`` to it."""
+    layout = PublishedLayout(data_dir / "published")
+    final = layout.version_dir(version_id)
+    if (final / MANIFEST).exists():
+        # Same inputs and code: the content is already published; only the pointer moves.
+        point_current_at(layout, version_id)
+        return final
+    staging = layout.versions / f".{version_id}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tables = {}
+    for role in ROLES:
+        path = staging / f"{role}.duckdb"
+        tables[role] = write_role_database(warehouse, role, path)
+        os.chmod(path, ROLE_FILE_MODE)
+    body = {
+        "version_id": version_id,
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "tables": tables,
+        **manifest,
+    }
+    (staging / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    os.replace(staging, final)
+    point_current_at(layout, version_id)
+    prune(layout, keep)
+    return final
