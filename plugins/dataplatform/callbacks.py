@@ -7,15 +7,14 @@ from typing import Any
 
 def alert_on_failure(context: dict[str, Any]) -> None:
     """Record a task failure as an alert (gates and late data record their own, richer ones)."""
-    from dataplatform.alerts import Alert, record_alert
+    from dataplatform.alerts import Alert, raise_alert
     from dataplatform.config import load_settings
 
     ti = context["ti"]
     exception = context.get("exception")
     if getattr(exception, "alerted", False):
         return
-    record_alert(
-        load_settings().alerts_file,
+    raise_alert(
         Alert(
             kind="task_failed",
             dag_id=ti.dag_id,
@@ -24,5 +23,8 @@ def alert_on_failure(context: dict[str, Any]) -> None:
             summary=f"{ti.dag_id}.{ti.task_id} failed for {context.get('ds')}: "
             f"{type(exception).__name__ if exception else 'unknown error'}: {exception}",
             details={"try_number": getattr(ti, "try_number", None)},
+            run_id=context.get("run_id"),
+            links={"Airflow log": ti.log_url},
         ),
+        load_settings().alerts_file,
     )

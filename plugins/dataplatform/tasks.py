@@ -6,11 +6,15 @@ user must act on into an alert plus ``AirflowFailException`` (no retry: retrying
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import dataclasses
+from dataclasses import asdict
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import NoReturn
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from dataplatform.alerts import Alert, record_alert
+from dataplatform.alerts import Alert, raise_alert
 from dataplatform.config import load_settings
 
 
@@ -20,9 +24,45 @@ class AlertedFailure(AirflowFailException):
     alerted = True
 
 
-def _fail(alert: Alert) -> None:
-    record_alert(load_settings().alerts_file, alert)
+def _run_context() -> tuple[str | None, dict[str, str]]:
+    """The run id and the task log link inside a running task; nothing elsewhere (tests)."""
+    from airflow.sdk import get_current_context
+
+    try:
+        context = get_current_context()
+    except RuntimeError:
+        return None, {}
+    return context.get("run_id"), {"Airflow log": context["ti"].log_url}
+
+
+def _fail(alert: Alert) -> NoReturn:
+    run_id, links = _run_context()
+    alert = dataclasses.replace(
+        alert, run_id=alert.run_id or run_id, links={**links, **alert.links}
+    )
+    raise_alert(alert, load_settings().alerts_file)
     raise AlertedFailure(alert.summary)
+
+
+def _gate_alert(result, label: str, ds: str, dag_id: str, task_id: str) -> Alert:
+    """A failed gate as an alert: each expectation with observed versus expected, and links."""
+    return Alert(
+        kind="gate_failed",
+        dag_id=dag_id,
+        task_id=task_id,
+        logical_date=ds,
+        summary=f"{label} failed for {ds}: "
+        f"{len(result.failures)} of {result.evaluated} expectations",
+        details={
+            "failures": [f.describe() for f in result.failures],
+            "metrics": result.metrics,
+            "validation_result": result.result_path,
+        },
+        failures=[asdict(f) for f in result.failures],
+        links={"Validation result": Path(result.result_path).as_uri()}
+        if result.result_path
+        else {},
+    )
 
 
 def check_landing(ds: str, dag_id: str, task_id: str) -> dict:
@@ -35,9 +75,9 @@ def check_landing(ds: str, dag_id: str, task_id: str) -> dict:
     try:
         files = list_batch(settings.landing_dir, day)
     except LandingMissing as missing:
-        day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        day_end = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
         deadline = day_end + timedelta(hours=settings.landing_deadline_hours)
-        if datetime.now(UTC) < deadline:
+        if datetime.now(timezone.utc) < deadline:
             raise RuntimeError(f"{missing}; waiting until {deadline:%Y-%m-%d %H:%M} UTC") from None
         _fail(
             Alert(
@@ -71,21 +111,7 @@ def raw_gate(ds: str, dag_id: str, task_id: str) -> dict:
     day = date.fromisoformat(ds)
     result = run_raw_gate(settings.data_dir, day)
     if not result.success:
-        _fail(
-            Alert(
-                kind="gate_failed",
-                dag_id=dag_id,
-                task_id=task_id,
-                logical_date=ds,
-                summary=f"raw gate failed for batch {ds}: "
-                f"{len(result.failures)} of {result.evaluated} expectations",
-                details={
-                    "failures": [f.describe() for f in result.failures],
-                    "metrics": result.metrics,
-                    "validation_result": result.result_path,
-                },
-            )
-        )
+        _fail(_gate_alert(result, "raw gate", ds, dag_id, task_id))
     promote_batch(settings.data_dir, day)
     return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}
 
@@ -119,21 +145,7 @@ def operational_gate(ds: str, dag_id: str, task_id: str) -> dict:
     day = date.fromisoformat(ds)
     result = run_operational_gate(settings.data_dir, day)
     if not result.success:
-        _fail(
-            Alert(
-                kind="gate_failed",
-                dag_id=dag_id,
-                task_id=task_id,
-                logical_date=ds,
-                summary=f"operational gate failed for {ds}: "
-                f"{len(result.failures)} of {result.evaluated} expectations",
-                details={
-                    "failures": [f.describe() for f in result.failures],
-                    "metrics": result.metrics,
-                    "validation_result": result.result_path,
-                },
-            )
-        )
+        _fail(_gate_alert(result, "operational gate", ds, dag_id, task_id))
     promote_extractions(settings.lake_dir, day)
     return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}
 
