@@ -83,21 +83,25 @@ def make_version_id(logical_date: date, checksums: dict[str, str], code: str) ->
 def _role_objects(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
     rows = con.execute(
         "select table_name from information_schema.tables "
-        "where table_catalog = 'warehouse' and table_schema = ? order by table_name",
+        "where table_catalog = current_database() and table_schema = ? order by table_name",
         [role],
     ).fetchall()
     return [name for (name,) in rows]
 
 
 def write_role_database(warehouse: Path, role: str, target: Path) -> list[str]:
-    """Materialise the role's access views into a standalone database file."""
-    with duckdb.connect(str(target)) as con:
-        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
-        names = _role_objects(con, role)
-        for name in names:
-            con.execute(f'create table main."{name}" as select * from warehouse.{role}."{name}"')
-        con.execute("detach warehouse")
-        con.execute("checkpoint")
+    """Materialise the role's access views into a standalone database file.
+
+    The warehouse is opened as the main database (not attached): in a process where dbt still
+    holds it open, DuckDB shares that instance instead of refusing a second handle."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"attach '{target}' as role_db")
+        try:
+            names = _role_objects(con, role)
+            for name in names:
+                con.execute(f'create table role_db.main."{name}" as select * from {role}."{name}"')
+        finally:
+            con.execute("detach role_db")
     return names
 
 
