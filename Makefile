@@ -25,7 +25,7 @@ export PYTHONPATH := $(CURDIR)/plugins
 export PATH := $(BIN):$(PATH)
 export NO_COLOR := 1
 
-.PHONY: help install lock test lint format world demo run bench clean
+.PHONY: help install system-deps lock test lint format world demo run bench clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,17 @@ $(INSTALLED): requirements.lock
 	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	@touch $@
 
+# Debian packages the tests start for real: a PostgreSQL server (the operational source).
+SYSTEM_PACKAGES := postgresql
+system-deps:  ## install the Debian packages the tests need (PostgreSQL), if missing
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "==> installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 lock:  ## re-resolve requirements.txt into requirements.lock
 	@$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.txt -o requirements.lock
 
@@ -51,13 +62,13 @@ format: install  ## apply ruff fixes and formatting
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
-test: lint  ## install everything and run every test (CI runs exactly this)
+test: lint system-deps  ## install everything and run every test (CI runs exactly this)
 	@echo "==> pytest"
 	@$(BIN)/python -m pytest
 
 world: install  ## generate the demo world: make world DAYS=7 USERS=50000 SEED=42
 	@$(BIN)/python -m dataplatform.generator --data-dir "$(DATA_DIR)" --days $(DAYS) \
-		--users $(USERS) --seed $(SEED) --start-date $(START_DATE)
+		--users $(USERS) --seed $(SEED) --start-date $(START_DATE) $(if $(CORRUPT),--corrupt)
 
 demo: install  ## from a fresh clone: world, the pipeline for every day through Airflow, a summary
 	@$(MAKE) --no-print-directory world

@@ -124,7 +124,9 @@ class _BatchWriter:
         line_numbers = pa.array(
             np.arange(chunk.first_line, chunk.first_line + len(chunk), dtype=np.int64)
         )
-        con.register("chunk", pa.table({"line": chunk.lines, "line_number": line_numbers}))
+        table = pa.table({"line": chunk.lines, "line_number": line_numbers})
+        # Record batches of a few thousand rows let DuckDB scan the chunk on every core.
+        con.register("chunk", pa.Table.from_batches(table.to_batches(max_chunksize=8192)))
         unterminated = chunk.first_line + len(chunk) - 1 if chunk.last_unterminated else -1
         con.execute(
             "create or replace temp table checked as "

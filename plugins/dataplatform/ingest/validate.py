@@ -3,6 +3,13 @@
 Every rule of the event contract is a ``(condition, reason, detail)`` triple; the first rule that
 holds names the record's quarantine reason. The rules are SQL over JSON parsed once per record,
 so validation runs at the engine's speed on all cores.
+
+Speed: nearly every record is valid, and walking the whole ordered rule chain for each one is the
+cost that matters. So the query first asks the cheap question, "does any rule hold?", with each
+event type's property rules behind a ``case`` on the type (a record is checked against its own
+type's rules only), and walks the ordered chain for the reason only where the answer is yes. Both
+use the same rule conditions, so they cannot disagree. Type tests look at the JSON text itself
+(its first character, or a cast) instead of parsing it again.
 """
 
 from __future__ import annotations
@@ -20,15 +27,6 @@ from dataplatform.contract import (
     Prop,
     all_property_names,
 )
-
-UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# RFC 3339 date-time: an explicit offset is required, a bare local time is ambiguous.
-RFC3339_PATTERN = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
-_JSON_KINDS = {
-    "string": ("VARCHAR",),
-    "integer": ("UBIGINT", "BIGINT", "HUGEINT"),
-    "number": ("UBIGINT", "BIGINT", "HUGEINT", "DOUBLE"),
-}
 
 # Quarantine reason codes, the stable vocabulary of lake/quarantine and of alerts.
 REASONS = (
@@ -64,11 +62,40 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 def _field(name: str) -> str:
-    return f"f[{TOP_FIELDS.index(name) + 1}]"
+    return f'f."{name}"'
 
 
 def _prop(name: str) -> str:
-    return f"p[{PROPERTY_NAMES.index(name) + 1}]"
+    return f'p."{name}"'
+
+
+def _json_struct(names: tuple[str, ...]) -> str:
+    """A json_transform structure that keeps every named value as JSON text: one parse of the
+    record gives all of them, with their types still visible in the text."""
+    return _q("{" + ", ".join(f'"{name}": "JSON"' for name in names) + "}")
+
+
+# Tests on a JSON value's text as json_transform returns it (SQL NULL when the key is absent
+# or the value is null).
+def _is_absent(value: str) -> str:
+    return f"({value} is null or {value} = 'null')"
+
+
+def _is_string(value: str) -> str:
+    return f"left({value}, 1) = '\"'"
+
+
+def _is_object(value: str) -> str:
+    return f"left({value}, 1) = '{{'"
+
+
+def _is_kind(value: str, kind: str) -> str:
+    if kind == "string":
+        return _is_string(value)
+    # Cast the JSON text as text: a cast of the JSON type itself would accept "40" (a string).
+    if kind == "integer":
+        return f"try_cast({value}::varchar as bigint) is not null"
+    return f"try_cast({value}::varchar as double) is not null"
 
 
 @dataclass(frozen=True)
@@ -76,52 +103,54 @@ class Rule:
     condition: str
     reason: str
     detail: str = ""
+    event_type: str | None = None  # property rules hold only for records of their type
 
 
 def _property_rules(event_type: str, name: str, prop: Prop) -> list[Rule]:
-    where = f"event_type = {_q(event_type)}"
     value = _prop(name)
-    kind = f"json_type({value})"
     label = f"{event_type}.{name}"
-    absent = f"({value} is null or {kind} = 'NULL')"
+    absent = _is_absent(value)
+    present = f"not {absent}"
     rules = []
     if not prop.nullable:
-        rules.append(Rule(f"{where} and {absent}", "missing_property", label))
-    allowed = _JSON_KINDS[prop.kind]
+        rules.append(Rule(absent, "missing_property", label, event_type))
     rules.append(
         Rule(
-            f"{where} and not {absent} and {kind} not in {_in(allowed)}",
+            f"{present} and not ({_is_kind(value, prop.kind)})",
             "wrong_property_type",
             label,
+            event_type,
         )
     )
-    present = f"{where} and not {absent}"
+    text = f"({value} ->> '$')"
     if prop.choices:
         rules.append(
             Rule(
-                f"{present} and ({value} ->> '$') not in {_in(prop.choices)}",
+                f"{present} and {text} not in {_in(prop.choices)}",
                 "invalid_property_value",
                 label,
+                event_type,
             )
         )
     if prop.pattern:
+        pattern = _q(prop.pattern.strip("^$"))
         rules.append(
             Rule(
-                f"{present} and not regexp_full_match({value} ->> '$', "
-                f"{_q(prop.pattern.strip('^$'))})",
+                f"{present} and not regexp_full_match({text}, {pattern})",
                 "invalid_property_value",
                 label,
+                event_type,
             )
         )
-    number = f"try_cast({value} ->> '$' as double)"
+    number = f"try_cast({value}::varchar as double)"
     if prop.minimum is not None:
         op = "<=" if prop.exclusive_minimum else "<"
         rules.append(
-            Rule(f"{present} and {number} {op} {prop.minimum}", "invalid_property_value", label)
+            Rule(f"{number} {op} {prop.minimum}", "invalid_property_value", label, event_type)
         )
     if prop.maximum is not None:
         rules.append(
-            Rule(f"{present} and {number} > {prop.maximum}", "invalid_property_value", label)
+            Rule(f"{number} > {prop.maximum}", "invalid_property_value", label, event_type)
         )
     return rules
 
@@ -133,32 +162,31 @@ def rules(batch_day: date) -> list[Rule]:
     oldest = day_start - timedelta(days=MAX_LATENESS_DAYS)
     out = [
         Rule("text is null", "invalid_utf8"),
-        Rule("text = ''", "empty_line"),
+        Rule("body_length = 0", "empty_line"),
         Rule("not is_json and unterminated", "truncated_line"),
         Rule("not is_json", "malformed_json"),
-        Rule("json_kind <> 'OBJECT'", "not_an_object"),
+        Rule("not is_object", "not_an_object"),
     ]
     for name, nullable in TOP_LEVEL_STRING_FIELDS.items():
         value = _field(name)
         if not nullable:
-            out.append(
-                Rule(f"{value} is null or json_type({value}) = 'NULL'", "missing_field", name)
-            )
-        out.append(Rule(f"json_type({value}) not in ('VARCHAR', 'NULL')", "wrong_type", name))
+            out.append(Rule(_is_absent(value), "missing_field", name))
+        out.append(Rule(f"not {_is_absent(value)} and not {_is_string(value)}", "wrong_type", name))
     props = _field("properties")
     out += [
-        Rule(f"{props} is null or json_type({props}) = 'NULL'", "missing_field", "properties"),
-        Rule(f"json_type({props}) <> 'OBJECT'", "wrong_type", "properties"),
+        Rule(_is_absent(props), "missing_field", "properties"),
+        Rule(f"not {_is_object(props)}", "wrong_type", "properties"),
         Rule(
-            f"not regexp_full_match(event_id, {_q(UUID_PATTERN)})", "invalid_event_id", "event_id"
+            "len(event_id) <> 36 or try_cast(event_id as uuid) is null",
+            "invalid_event_id",
+            "event_id",
         ),
         Rule(
             f"event_type not in {_in(tuple(EVENT_PROPERTIES))}", "unknown_event_type", "event_type"
         ),
         Rule(f"platform not in {_in(PLATFORMS)}", "invalid_platform", "platform"),
         Rule(
-            f"not regexp_full_match(occurred_at_text, {_q(RFC3339_PATTERN)}) "
-            "or occurred_at is null",
+            f"not ({_has_rfc3339_shape('occurred_at_text')}) or occurred_at is null",
             "invalid_timestamp",
             "occurred_at",
         ),
@@ -173,63 +201,127 @@ def rules(batch_day: date) -> list[Rule]:
     return out
 
 
+def _has_rfc3339_shape(text: str) -> str:
+    """RFC 3339's shape (date, 'T', time, and an explicit offset), by cheap string tests: the
+    cast to a timestamp then checks the values. A bare local time is ambiguous and rejected."""
+    return (
+        f"len({text}) between 20 and 35 and substr({text}, 5, 1) = '-' "
+        f"and substr({text}, 11, 1) in ('T', 't', ' ') "
+        f"and (right({text}, 1) in ('Z', 'z') "
+        f"or (substr({text}, -6, 1) in ('+', '-') and substr({text}, -3, 1) = ':'))"
+    )
+
+
+def _scoped(rule: Rule) -> str:
+    if rule.event_type is None:
+        return rule.condition
+    return f"event_type = {_q(rule.event_type)} and ({rule.condition})"
+
+
+def _any_rule_holds(rule_list: list[Rule]) -> str:
+    """True when some rule holds; each type's property rules are only looked at for that type."""
+    general = [r.condition for r in rule_list if r.event_type is None]
+    by_type: dict[str, list[str]] = {}
+    for rule in rule_list:
+        if rule.event_type is not None:
+            by_type.setdefault(rule.event_type, []).append(rule.condition)
+    per_type = "\n".join(
+        f"            when {_q(event_type)} then ({' or '.join(f'({c})' for c in conditions)})"
+        for event_type, conditions in by_type.items()
+    )
+    # A condition that is NULL counts as "maybe": the exact chain then decides.
+    general_sql = " or ".join(f"coalesce({c}, true)" for c in general)
+    per_type_sql = f"case event_type\n{per_type}\n            else false end"
+    return f"({general_sql}) or coalesce({per_type_sql}, true)"
+
+
 def _case(rule_list: list[Rule], attribute: str) -> str:
     def value(rule: Rule) -> str:
         text = getattr(rule, attribute)
         return _q(text) if text else "null"
 
-    whens = "\n".join(f"        when {r.condition} then {value(r)}" for r in rule_list)
-    return f"case\n{whens}\n    end"
+    whens = "\n".join(f"            when {_scoped(r)} then {value(r)}" for r in rule_list)
+    return f"case\n{whens}\n        end"
 
 
 def _string(name: str) -> str:
     return f"({_field(name)} ->> '$')"
 
 
+def _serialized_length() -> str:
+    """The length of the record if it held only the known fields, written compactly."""
+    parts = [
+        f"coalesce(len({_field(name)}) + {len(name) + 4}, 0)"  # "name": value,
+        for name in TOP_FIELDS
+    ]
+    return f"(1 + {' + '.join(parts)})"  # braces, less the last field's comma
+
+
 def checked_records_sql(batch_day: date, source_file: str, unterminated_line: int) -> str:
-    """SQL over the registered Arrow table ``chunk(line, line_number)``: one row per record with
-    its quarantine ``reason``/``detail`` (null when valid) and the typed raw columns."""
-    top_paths = "[" + ", ".join(_q(f"$.{name}") for name in TOP_FIELDS) + "]"
-    prop_paths = "[" + ", ".join(_q(f"$.{name}") for name in PROPERTY_NAMES) + "]"
+    """SQL over the table ``chunk(line, line_number)``: one row per record with its quarantine
+    ``reason``/``detail`` (null when valid) and the typed raw columns."""
     rule_list = rules(batch_day)
     known = _in(TOP_FIELDS)
     return f"""
 with decoded as (
     select
         line_number,
-        -- strip the "\\n" separator, a CRLF's "\\r" and a UTF-8 byte-order mark
-        ltrim(rtrim(try(decode(line)), chr(10) || chr(13)), chr(65279)) as text,
+        try(decode(line)) as terminated,
         line_number = {unterminated_line} as unterminated
     from chunk
+),
+
+stripped as (
+    -- The "\\n" separator (and a CRLF's "\\r") are JSON whitespace and stay: trimming every
+    -- record would cost more than all the checks. A UTF-8 byte-order mark is not, and goes.
+    select
+        line_number,
+        unterminated,
+        case
+            when starts_with(terminated, chr(65279)) then substr(terminated, 2)
+            else terminated
+        end as text
+    from decoded
+),
+
+measured as (
+    select
+        *,
+        len(text) - case
+            when ends_with(text, chr(13) || chr(10)) then 2
+            when ends_with(text, chr(10)) then 1
+            else 0
+        end as body_length
+    from stripped
 ),
 
 parsed as (
     select
         *,
-        case when text <> '' then json_valid(text) end as is_json
-    from decoded
-),
-
-typed as (
-    select
-        *,
-        case when is_json then json_type(text) end as json_kind
-    from parsed
+        case when body_length > 0 then json_valid(text) end as is_json
+    from measured
 ),
 
 fields as (
     select
         *,
-        case when json_kind = 'OBJECT' then json_extract(text, {top_paths}) end as f
-    from typed
+        coalesce(is_json, false) and left(ltrim(text), 1) = '{{' as is_object,
+        -- json_transform only ever sees valid JSON: a CASE does not stop DuckDB from
+        -- evaluating it on every row of a vector, and it raises on malformed input
+        case when is_json and left(ltrim(text), 1) = '{{'
+            then json_transform(
+                case when is_json then text else '{{}}' end, {_json_struct(TOP_FIELDS)}
+            )
+        end as f
+    from parsed
 ),
 
 properties as (
     select
         *,
         case
-            when json_type({_field("properties")}) = 'OBJECT'
-                then json_extract({_field("properties")}, {prop_paths})
+            when {_is_object(_field("properties"))}
+                then json_transform({_field("properties")}, {_json_struct(PROPERTY_NAMES)})
         end as p,
         {_string("event_id")} as event_id,
         {_string("event_type")} as event_type,
@@ -237,12 +329,19 @@ properties as (
         timezone('UTC', try_cast({_string("occurred_at")} as timestamptz)) as occurred_at,
         {_string("platform")} as platform
     from fields
+),
+
+flagged as (
+    select
+        *,
+        {_any_rule_holds(rule_list)} as suspect
+    from properties
 )
 
 select
     line_number,
-    {_case(rule_list, "reason")} as reason,
-    {_case(rule_list, "detail")} as detail,
+    case when suspect then {_case(rule_list, "reason")} end as reason,
+    case when suspect then {_case(rule_list, "detail")} end as detail,
     event_id,
     event_type,
     occurred_at,
@@ -253,13 +352,16 @@ select
     platform,
     {_string("app_version")} as app_version,
     {_field("properties")} as properties,
-    -- unknown top-level fields are kept: the whole record, only where it has any
+    -- Unknown top-level fields are kept: the whole record, where it has any. A compact record
+    -- whose length is exactly what its known fields take has none; only others are parsed.
     case
-        when json_kind = 'OBJECT'
-            and len(list_filter(json_keys(text), k -> k not in {known})) > 0
-            then text
+        when is_object and body_length <> {_serialized_length()}
+            and len(list_filter(
+                json_keys(case when is_object then text else '{{}}' end), k -> k not in {known}
+            )) > 0
+            then left(text, body_length)
     end as record_with_extra_fields,
     {_q(source_file)} as source_file,
     cast(occurred_at as date) as event_date
-from properties
+from flagged
 """

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from dataplatform.config import REPO_ROOT
+from dataplatform.privacy import prepare_session
 from dataplatform.publish.versions import (
     MANIFEST,
     ROLES,
@@ -95,6 +96,7 @@ def write_role_database(warehouse: Path, role: str, target: Path) -> list[str]:
     The warehouse is opened as the main database (not attached): in a process where dbt still
     holds it open, DuckDB shares that instance instead of refusing a second handle."""
     with duckdb.connect(str(warehouse)) as con:
+        prepare_session(con)  # the access views pseudonymise with the session's key
         con.execute(f"attach '{target}' as role_db")
         try:
             names = _role_objects(con, role)

@@ -1,0 +1,22 @@
+"""The pseudonymisation key: one place that reads it, for dbt's sessions and for publishing."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+
+# Used only when PSEUDONYMISATION_KEY is unset: the demo must run from a fresh clone. A real
+# deployment sets its own key (see .env.example); pseudonyms made with this one are not secret.
+DEMO_KEY = "demo-only-key-not-secret"
+
+
+def pseudonymisation_key() -> str:
+    return os.environ.get("PSEUDONYMISATION_KEY") or DEMO_KEY
+
+
+def prepare_session(conn: duckdb.DuckDBPyConnection) -> None:
+    """Give a DuckDB session the key as a variable (never as SQL text) and UTC as time zone."""
+    key = pseudonymisation_key().replace("'", "''")
+    conn.execute(f"set variable pseudonymisation_key = '{key}'")
+    conn.execute("set TimeZone = 'UTC'")
