@@ -79,7 +79,7 @@ run: install  ## run the pipeline for one date through Airflow: make run DATE=20
 	@$(BIN)/python -m dataplatform run --date "$(DATE)"
 
 bench: install  ## run the benchmarks; writes bench/results/latest.json and latest.md
-	@$(BIN)/python -m bench.run
+	@PYTHONPATH=$(CURDIR)/plugins:$(CURDIR) $(BIN)/python -m bench.run
 
 clean:  ## remove generated data (DATA_DIR) but keep .venv
 	rm -rf "$(DATA_DIR)"

@@ -4,8 +4,9 @@ Runs when both lake assets (`raw_events`, `raw_operational`) have new data, for 
 batch (or `conf={"date": "YYYY-MM-DD"}` for a manual run or backfill). dbt builds one layer per
 task into the working warehouse, never into the served files: staging (typed, deduplicated
 events), then intermediate and marts (every SPEC metric), then the role access views. dbt's
-tests run with each layer (`dbt build`); a failure stops the run and raises an alert. Only then
-does `publish` copy each role's views into `published/versions/<version_id>/<role>.duckdb` and
+tests run with each layer (`dbt build`), and Great Expectations gates check staging (reconciled
+with the raw zone) and the marts (business invariants); a failure stops the run and raises an
+alert. Only then does `publish` copy each role's views into `published/versions/<version_id>/<role>.duckdb` and
 switch `published/current`.
 """
 
@@ -54,6 +55,18 @@ def transform():
         return dbt_layer(run_date, ["intermediate", "marts"], dag.dag_id, ti.task_id)
 
     @task
+    def staging_gate(run_date: str, dag=None, ti=None) -> dict:
+        from dataplatform.tasks import warehouse_gate
+
+        return warehouse_gate(run_date, "staging", dag.dag_id, ti.task_id)
+
+    @task
+    def marts_gate(run_date: str, dag=None, ti=None) -> dict:
+        from dataplatform.tasks import warehouse_gate
+
+        return warehouse_gate(run_date, "marts", dag.dag_id, ti.task_id)
+
+    @task
     def dbt_access(run_date: str, dag=None, ti=None) -> dict:
         from dataplatform.tasks import dbt_layer
 
@@ -66,10 +79,14 @@ def transform():
         return publish(run_date)
 
     run_date = plan()
-    staged = dbt_staging(run_date)
-    marts = dbt_marts(run_date)
-    access = dbt_access(run_date)
-    staged >> marts >> access >> publish(run_date)
+    (
+        dbt_staging(run_date)
+        >> staging_gate(run_date)
+        >> dbt_marts(run_date)
+        >> marts_gate(run_date)
+        >> dbt_access(run_date)
+        >> publish(run_date)
+    )
 
 
 transform()

@@ -59,9 +59,17 @@ def _gate_alert(result, label: str, ds: str, dag_id: str, task_id: str) -> Alert
             "validation_result": result.result_path,
         },
         failures=[asdict(f) for f in result.failures],
-        links={"Validation result": Path(result.result_path).as_uri()}
-        if result.result_path
-        else {},
+        links={
+            label: url
+            for label, url in (
+                ("Data Docs", result.docs_url),
+                (
+                    "Validation result",
+                    Path(result.result_path).as_uri() if result.result_path else None,
+                ),
+            )
+            if url
+        },
     )
 
 
@@ -226,3 +234,18 @@ def publish(run_date: str) -> dict:
         {"logical_date": run_date, "code_version": code, "inputs": checksums},
     )
     return {"version_id": version_id, "path": str(path)}
+
+
+def warehouse_gate(run_date: str, layer: str, dag_id: str, task_id: str) -> dict:
+    """The gate after a dbt layer ('staging' or 'marts'): a failure stops the publish."""
+    from dataplatform.gates.warehouse import run_marts_gate, run_staging_gate
+    from dataplatform.transform.dbt import DbtPaths
+
+    settings = load_settings()
+    day = date.fromisoformat(run_date)
+    warehouse = DbtPaths.under(settings.data_dir).warehouse
+    gate = run_staging_gate if layer == "staging" else run_marts_gate
+    result = gate(settings.data_dir, warehouse, day)
+    if not result.success:
+        _fail(_gate_alert(result, f"{layer} gate", run_date, dag_id, task_id))
+    return {"success": True, "evaluated": result.evaluated, "metrics": result.metrics}

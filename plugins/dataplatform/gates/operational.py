@@ -74,6 +74,6 @@ def run_operational_gate(data_dir: Path, day: date) -> GateResult:
     return validate_frame(
         load_suite(SUITE),
         frame,
-        data_dir / "quality" / "results" / day.isoformat(),
+        data_dir / "quality",
         label=day.isoformat(),
     )

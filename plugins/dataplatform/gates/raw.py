@@ -73,6 +73,4 @@ def run_raw_gate(data_dir: Path, day: date) -> GateResult:
         overrides["quarantine_ratio"] = {"max_value": float(max_ratio)}
     suite = load_suite(SUITE, overrides)
     frame = batch_metrics(data_dir, day)
-    return validate_frame(
-        suite, frame, data_dir / "quality" / "results" / day.isoformat(), label=day.isoformat()
-    )
+    return validate_frame(suite, frame, data_dir / "quality", label=day.isoformat())

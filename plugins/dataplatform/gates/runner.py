@@ -7,6 +7,8 @@ cannot corrupt it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -17,6 +19,7 @@ from typing import Any
 from dataplatform.config import REPO_ROOT
 
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
+DATA_DOCS_SITE = "quality"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class GateResult:
     failures: list[Failure] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     result_path: str | None = None
+    docs_url: str | None = None  # this validation's page in the Data Docs site
 
     def to_json(self) -> dict:
         return {**asdict(self), "failures": [asdict(f) for f in self.failures]}
@@ -68,18 +72,72 @@ def _observed(result: Any) -> Any:
     return unexpected[0] if len(unexpected) == 1 else unexpected
 
 
-def validate_frame(suite: dict, frame: Any, results_dir: Path | None, label: str) -> GateResult:
+@contextlib.contextmanager
+def _exclusive(lock_file: Path):
+    """One gate at a time writes the shared results store and Data Docs site."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _context(quality_dir: Path | None):
+    """An ephemeral GX context (nothing committed is ever rewritten) whose validation results
+    and Data Docs site live under DATA_DIR/quality, so the site lists every run."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    if quality_dir is None:
+        return context
+    context.add_store(
+        "quality_results",
+        {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(quality_dir / "validations"),
+            },
+        },
+    )
+    context.variables.validation_results_store_name = "quality_results"
+    context.variables.data_docs_sites = {}
+    context.add_data_docs_site(
+        DATA_DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(quality_dir / "data_docs"),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    return context
+
+
+def validate_frame(suite: dict, frame: Any, quality_dir: Path | None, label: str) -> GateResult:
     """Validate a small pandas frame of already-aggregated metrics (the aggregation ran in the
-    engine, so no large table is ever loaded here)."""
+    engine, so no large table is ever loaded here); record the result and update Data Docs."""
+    if quality_dir is None:
+        return _validate(suite, frame, None, label)
+    with _exclusive(quality_dir / ".gx.lock"):
+        return _validate(suite, frame, quality_dir, label)
+
+
+def _validate(suite: dict, frame: Any, quality_dir: Path | None, label: str) -> GateResult:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
+    context = _context(quality_dir)
     gx_suite = context.suites.add(gx.ExpectationSuite(name=suite["name"]))
     for item in suite["expectations"]:
         gx_suite.add_expectation_configuration(
@@ -96,7 +154,16 @@ def validate_frame(suite: dict, frame: Any, results_dir: Path | None, label: str
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite['name']}-{label}", data=batch, suite=gx_suite)
     )
-    run = definition.run(batch_parameters={"dataframe": frame})
+    actions = [UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])]
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{suite['name']}-gate",
+            validation_definitions=[definition],
+            actions=actions if quality_dir is not None else [],
+        )
+    )
+    checkpoint_result = checkpoint.run(batch_parameters={"dataframe": frame})
+    identifier, run = next(iter(checkpoint_result.run_results.items()))
     failures = [
         Failure(
             expectation=r.expectation_config.type,
@@ -121,10 +188,13 @@ def validate_frame(suite: dict, frame: Any, results_dir: Path | None, label: str
         if len(frame) == 1
         else {},
     )
-    if results_dir is not None:
+    if quality_dir is not None:
+        results_dir = quality_dir / "results" / label
         results_dir.mkdir(parents=True, exist_ok=True)
-        path = results_dir / f"{suite['name']}-{label}.json"
+        path = results_dir / f"{suite['name']}.json"
         payload = {"gate": result.to_json(), "great_expectations": run.to_json_dict()}
         path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
         result.result_path = str(path)
+        urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DATA_DOCS_SITE)
+        result.docs_url = urls[0]["site_url"] if urls else None
     return result
