@@ -56,11 +56,15 @@ def test_dag_files_do_not_import_heavy_libraries_at_parse_time():
             "import runpy, sys; runpy.run_path(sys.argv[1]); "
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
         )
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(dag_file)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONPATH": str(DAGS_DIR.parent / "plugins")},
-        ).stdout.strip().splitlines()[-1:]
+        out = (
+            subprocess.run(
+                [sys.executable, "-c", code, str(dag_file)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(DAGS_DIR.parent / "plugins")},
+            )
+            .stdout.strip()
+            .splitlines()[-1:]
+        )
         assert out in ([], [""]), f"{dag_file.name} imports {out} at parse time"
