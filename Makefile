@@ -53,10 +53,12 @@ system-deps:  ## install the Debian packages the tests need (PostgreSQL), if mis
 lock:  ## re-resolve requirements.txt into requirements.lock
 	@$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.txt -o requirements.lock
 
-lint: install  ## ruff lint and format check
+lint: install  ## ruff (lint and format check) and sqlfluff on the dbt project
 	@echo "==> ruff"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@echo "==> sqlfluff"
+	@cd dbt_project && $(BIN)/sqlfluff lint . --disable-progress-bar --nocolor
 
 format: install  ## apply ruff fixes and formatting
 	@$(BIN)/ruff check --fix .

@@ -6,8 +6,8 @@ task into the working warehouse, never into the served files: staging (typed, de
 events), then intermediate and marts (every SPEC metric), then the role access views. dbt's
 tests run with each layer (`dbt build`), and Great Expectations gates check staging (reconciled
 with the raw zone) and the marts (business invariants); a failure stops the run and raises an
-alert. Only then does `publish` copy each role's views into `published/versions/<version_id>/<role>.duckdb` and
-switch `published/current`.
+alert. Only then does `publish` copy each role's views into
+`published/versions/<version_id>/<role>.duckdb` and switch `published/current`.
 """
 
 from __future__ import annotations

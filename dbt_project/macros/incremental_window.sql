@@ -4,12 +4,19 @@
     returns the first date to rebuild as a literal (computed once at compile time, so DuckDB can
     prune by it), moved back by `extra_days` for metrics whose window reaches back further (a
     listing created 7 days before a late category change, a draft started the day before its
-    completion). On a full refresh every date is rebuilt. -#}
+    completion). On a full refresh every date is rebuilt.
+
+    An incremental run or build without `run_date` is an error. Commands that only compile (docs
+    generate, compile, show) render the full-refresh cut-off instead, so the docs site can be
+    built with the same flags as a build. -#}
 {% macro rebuild_from(extra_days=0) -%}
-    {%- if is_incremental() and execute -%}
-        {%- if var('run_date') is none -%}
-            {{ exceptions.raise_compiler_error("incremental runs need --vars 'run_date: YYYY-MM-DD'") }}
-        {%- endif -%}
+    {%- set incremental = is_incremental() and execute -%}
+    {%- if incremental and var('run_date') is none and flags.WHICH in ('run', 'build') -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental runs need --vars 'run_date: YYYY-MM-DD'"
+        ) }}
+    {%- endif -%}
+    {%- if incremental and var('run_date') is not none -%}
         {%- set query -%}
             select coalesce(min(event_date), date '{{ var("run_date") }}')
             from {{ ref('stg_lake__events') }}

@@ -14,3 +14,8 @@ from dataplatform.privacy import prepare_session
 class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
         prepare_session(conn)
+
+    def configure_cursor(self, cursor) -> None:
+        # dbt-duckdb runs every query on a cursor, and a cursor does not inherit session
+        # variables from its connection.
+        prepare_session(cursor)

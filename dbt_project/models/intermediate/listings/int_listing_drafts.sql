@@ -52,7 +52,9 @@ final as (
         created.created_at,
         created.listing_id,
         coalesce(
-            created.created_at <= started.started_at + interval 24 hour, false
+            created.created_at >= started.started_at
+            and created.created_at <= started.started_at + interval 24 hour,
+            false
         ) as completed_within_24h
     from started
     left join created on started.draft_id = created.draft_id

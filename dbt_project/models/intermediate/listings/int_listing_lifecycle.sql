@@ -57,8 +57,8 @@ changes_within_7_days as (
     inner join changes
         on
             created.listing_id = changes.listing_id
-            and changes.changed_at >= created.created_at
-            and changes.changed_at <= created.created_at + interval 7 day
+            and created.created_at <= changes.changed_at
+            and created.created_at + interval 7 day >= changes.changed_at
     group by created.listing_id
 
 ),

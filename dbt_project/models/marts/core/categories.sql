@@ -9,7 +9,11 @@ latest as (
 
     select *
     from versions
-    where extracted_date = (select max(extracted_date) from versions)
+    where
+        extracted_date = (
+            select max(all_versions.extracted_date) as latest_extracted_date
+            from versions as all_versions
+        )
 
 ),
 

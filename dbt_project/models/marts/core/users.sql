@@ -18,7 +18,10 @@ final as (
         is_seller,
         updated_at
     from versions
-    qualify row_number() over (partition by user_id order by updated_at desc, extracted_date desc) = 1
+    qualify
+        row_number() over (
+            partition by user_id order by updated_at desc, extracted_date desc
+        ) = 1
 
 )
 

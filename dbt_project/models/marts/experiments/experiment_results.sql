@@ -34,7 +34,7 @@ draft_units as (
     left join drafts
         on
             exposures.user_id = drafts.user_id
-            and drafts.started_at >= exposures.first_exposed_at
+            and exposures.first_exposed_at <= drafts.started_at
     group by all
 
 ),
@@ -59,7 +59,7 @@ listing_units as (
     left join listings
         on
             exposures.user_id = listings.seller_id
-            and listings.created_at >= exposures.first_exposed_at
+            and exposures.first_exposed_at <= listings.created_at
     group by all
 
 ),
@@ -114,7 +114,7 @@ srm as (
             sum(exposed_users) over (partition by experiment_id, metric) as total
         from with_variance
         where metric = 'completion_rate'
-    )
+    ) as variant_sizes
     group by experiment_id
 
 ),

@@ -32,8 +32,8 @@ windowed as (
     from dates
     inner join activity
         on
-            activity.activity_date > dates.activity_date - interval 28 day
-            and activity.activity_date <= dates.activity_date
+            dates.activity_date - interval 28 day < activity.activity_date
+            and dates.activity_date >= activity.activity_date
 
 ),
 

@@ -60,7 +60,8 @@ deduplicated as (
             where
                 loaded.event_id = renamed.event_id
                 and loaded.event_date = renamed.event_date
-                and loaded.event_date >= date '{{ var("run_date") }}' - interval {{ var('late_days') }} day
+                and loaded.event_date
+                >= date '{{ var("run_date") }}' - interval {{ var('late_days') }} day
         )
     {% endif %}
     qualify row_number() over (

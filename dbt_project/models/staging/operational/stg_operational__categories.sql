@@ -8,7 +8,7 @@ renamed as (
 
     select
         category_id,
-        parent_id,
+        cast(parent_id as bigint) as parent_id,
         name as category_name,
         cast(extracted_date as date) as extracted_date
     from source
