@@ -76,6 +76,46 @@ def cmd_accounting(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(b.balanced for b in balances) else 1
 
 
+def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from dataplatform.publish.versions import (
+        PublishedLayout,
+        VersionError,
+        list_versions,
+        point_current_at,
+        read_manifest,
+    )
+
+    layout = PublishedLayout(settings.data_dir / "published")
+    try:
+        if args.action == "show":
+            print(json.dumps(read_manifest(layout, _version_arg(args)), indent=2))
+        elif args.action == "rollback":
+            version_id = _version_arg(args)
+            point_current_at(layout, version_id)
+            print(f"published/current now points at {version_id}")
+        else:
+            versions = list_versions(layout)
+            if not versions:
+                raise UsageError(f"nothing published under {layout.root} yet: run make demo")
+            for manifest in versions:
+                mark = "*" if manifest["current"] else " "
+                print(
+                    f"{mark} {manifest['version_id']}  logical date {manifest['logical_date']}  "
+                    f"published {manifest['published_at']}"
+                )
+    except VersionError as err:
+        raise UsageError(str(err)) from None
+    return 0
+
+
+def _version_arg(args: argparse.Namespace) -> str:
+    if not args.version_id:
+        raise UsageError(f"versions {args.action} needs a version id (see: versions list)")
+    return args.version_id
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dataplatform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     accounting.add_argument("--date", type=_parse_date, help="only this landing batch")
     accounting.set_defaults(func=cmd_accounting)
+    versions = sub.add_parser(
+        "versions", help="list published versions, show a manifest, roll current back"
+    )
+    versions.add_argument("action", choices=("list", "show", "rollback"), nargs="?", default="list")
+    versions.add_argument("version_id", nargs="?")
+    versions.set_defaults(func=cmd_versions)
     return parser
 
 

@@ -131,7 +131,7 @@ def publish_candidate(
         os.chmod(path, ROLE_FILE_MODE)
     body = {
         "version_id": version_id,
-        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         "tables": tables,
         **manifest,
     }
