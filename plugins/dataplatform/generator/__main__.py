@@ -1,0 +1,5 @@
+import sys
+
+from dataplatform.generator.cli import main
+
+sys.exit(main())
