@@ -100,7 +100,7 @@ layers = sys.argv[3].split(",")
 started = time.perf_counter()
 result = run_dbt(
     dbt_args("build", select=[f"path:models/{layer}" for layer in layers], run_date=day,
-             paths=DbtPaths.under(data_dir)) + ["--exclude", "test_type:unit"],
+             paths=DbtPaths.under(data_dir)),
     data_dir,
 )
 report(stage="dbt_build", seconds=round(time.perf_counter() - started, 3),

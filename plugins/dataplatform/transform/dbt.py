@@ -74,7 +74,12 @@ def dbt_args(
         str(paths.logs),
     ]
     if select:
-        args += ["--select", *select]
+        # cautious: a test runs with a layer only when everything it reads is in that layer
+        # (a test across layers runs with the later one, once its inputs exist).
+        args += ["--select", *select, "--indirect-selection", "cautious"]
+    if command in ("build", "test"):
+        # dbt's unit tests check the SQL, not the data: they run in `make test`, not in every run.
+        args += ["--exclude", "test_type:unit"]
     if variables:
         args += ["--vars", json.dumps(variables, sort_keys=True)]
     if full_refresh or (run_date is None and command in ("build", "run")):

@@ -1,0 +1,372 @@
+"""The whole flow through a real Airflow: a demo world, every DAG for every day, the published
+trusted layer; then what analysts read is checked against the generator's ground truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dataplatform.publish.versions import PublishedLayout, current_version, list_versions
+from dataplatform.transform.dbt import DbtPaths
+
+REPO = Path(__file__).resolve().parents[2]
+DAYS, USERS, SEED = 4, 3000, 11
+
+METRIC_KEYS = {
+    "active_users_daily": ("activity_date", "platform"),
+    "listings_daily": ("created_date", "category_id"),
+    "listing_funnel_daily": ("funnel_date",),
+    "contacts_daily": ("contact_date",),
+    "promotion_revenue_daily": ("purchase_date", "product", "currency"),
+    "category_quality_daily": ("created_date",),
+}
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]{7,}\d(?![\w-])")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def pipeline_env(data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "AIRFLOW_HOME": str(data_dir / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": str(REPO / "plugins"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dataplatform", *args],
+        env=pipeline_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory) -> Path:
+    data_dir = tmp_path_factory.mktemp("pipeline")
+    generated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dataplatform.generator",
+            "--data-dir",
+            str(data_dir),
+            "--days",
+            str(DAYS),
+            "--users",
+            str(USERS),
+            "--seed",
+            str(SEED),
+        ],
+        env=pipeline_env(data_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert generated.returncode == 0, generated.stderr
+    demo = run_cli(data_dir, "demo")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert f"{DAYS * 3} of {DAYS * 3} DAG runs succeeded" in demo.stdout, demo.stdout
+    return data_dir
+
+
+def published(data_dir: Path, role: str) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        str(data_dir / "published" / "current" / f"{role}.duckdb"), read_only=True
+    )
+
+
+def _normalise(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value.__class__.__name__ == "Decimal":
+        return round(float(value), 6)
+    return value
+
+
+@pytest.mark.parametrize("table", sorted(METRIC_KEYS))
+def test_published_metrics_match_the_ground_truth(demo_world, table):
+    truth = json.loads((demo_world / "world" / "truth.json").read_text())["metrics"][table]
+    columns = list(truth[0])
+    with published(demo_world, "analyst") as con:
+        rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
+    got = {tuple(_normalise(v) for v in row) for row in rows}
+    expected = {tuple(_normalise(row[c]) for c in columns) for row in truth}
+    assert got == expected, (
+        f"{table}: missing {sorted(expected - got)[:3]}, extra {sorted(got - expected)[:3]}"
+    )
+
+
+def test_experiment_recovers_the_true_effect(demo_world):
+    truth = json.loads((demo_world / "world" / "truth.json").read_text())["experiment"]
+    with published(demo_world, "analyst") as con:
+        rows = con.execute(
+            "select variant, metric, exposed_users, value, diff_ci_low, diff_ci_high, p_value, "
+            "srm_p_value from experiment_results"
+        ).fetchall()
+    by_key = {(r[0], r[1]): r for r in rows}
+    observed = truth["observed"]
+    for variant in truth["variants"]:
+        assert by_key[(variant, "completion_rate")][2] == observed[variant]["exposed_users"]
+        assert by_key[(variant, "completion_rate")][3] == pytest.approx(
+            observed[variant]["completion_rate_within_24h"], abs=1e-6
+        )
+    treatment = by_key[("treatment", "completion_rate")]
+    true_effect = truth["true_effect"]["completion_rate_within_24h"]
+    assert treatment[4] <= true_effect <= treatment[5]
+    assert 0 <= treatment[6] <= 1 and 0 <= treatment[7] <= 1
+
+
+def test_experiment_statistics_agree_with_scipy(demo_world):
+    """Recompute the completion-rate analysis from the per-user data with numpy and scipy."""
+    import numpy as np
+    from scipy import stats
+
+    warehouse = DbtPaths.under(demo_world).warehouse
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        units = con.execute(
+            """
+            select e.variant, e.user_id, count(d.draft_id) as x,
+                   count(d.draft_id) filter (where d.completed_within_24h) as y
+            from intermediate.int_experiment_exposures e
+            left join intermediate.int_listing_drafts d
+                on d.user_id = e.user_id and d.started_at >= e.first_exposed_at
+            group by e.variant, e.user_id
+            """
+        ).df()
+        published_rows = (
+            con.execute(
+                "select variant, value, ci_low, ci_high, p_value, srm_p_value "
+                "from marts.experiment_results where metric = 'completion_rate'"
+            )
+            .df()
+            .set_index("variant")
+        )
+
+    def ratio_and_variance(frame):
+        x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
+        ratio = y.sum() / x.sum()
+        cov = np.cov(y, x, ddof=1)
+        variance = (cov[0, 0] - 2 * ratio * cov[0, 1] + ratio**2 * cov[1, 1]) / (
+            len(x) * x.mean() ** 2
+        )
+        return ratio, variance
+
+    control = ratio_and_variance(units[units.variant == "control"])
+    treatment = ratio_and_variance(units[units.variant == "treatment"])
+    z = (treatment[0] - control[0]) / np.sqrt(treatment[1] + control[1])
+    expected_p = 2 * stats.norm.sf(abs(z))
+    half_width = stats.norm.ppf(0.975) * np.sqrt(treatment[1])
+
+    row = published_rows.loc["treatment"]
+    assert row["value"] == pytest.approx(treatment[0], abs=1e-6)
+    assert row["ci_low"] == pytest.approx(treatment[0] - half_width, abs=1e-5)
+    assert row["ci_high"] == pytest.approx(treatment[0] + half_width, abs=1e-5)
+    assert row["p_value"] == pytest.approx(expected_p, abs=1e-5)
+    srm = stats.chisquare(units.groupby("variant").size().to_numpy())
+    assert row["srm_p_value"] == pytest.approx(srm.pvalue, abs=1e-5)
+
+
+def test_role_databases_hold_only_their_objects(demo_world):
+    metrics = {
+        "active_users_daily",
+        "listings_daily",
+        "listing_funnel_daily",
+        "contacts_daily",
+        "promotion_revenue_daily",
+        "category_quality_daily",
+        "experiment_results",
+    }
+    expected = {
+        "analyst": metrics,
+        "data_scientist": metrics
+        | {"category_training_set", "listing_facts", "experiment_exposures"},
+        "pii_reader": metrics
+        | {"category_training_set", "listing_facts", "experiment_exposures", "users"},
+    }
+    for role, names in expected.items():
+        path = demo_world / "published" / "current" / f"{role}.duckdb"
+        with published(demo_world, role) as con:
+            tables = {
+                n
+                for (n,) in con.execute(
+                    "select table_name from information_schema.tables"
+                ).fetchall()
+            }
+        assert tables == names, role
+        assert stat.S_IMODE(path.stat().st_mode) == 0o440, f"{role}.duckdb is not read-only"
+
+
+def _source_people(data_dir: Path) -> tuple[set[str], set[str], set[str]]:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "source" / "marketplace.sqlite") as con:
+        rows = con.execute("select email, phone, full_name from users").fetchall()
+    return (
+        {r[0] for r in rows if r[0]},
+        {r[1] for r in rows if r[1]},
+        {r[2] for r in rows if r[2]},
+    )
+
+
+@pytest.mark.parametrize("role", ["analyst", "data_scientist"])
+def test_no_personal_data_in_analyst_and_data_scientist_files(demo_world, role):
+    emails, phones, names = _source_people(demo_world)
+    phone_digits = {re.sub(r"\D", "", p) for p in phones}
+    with published(demo_world, role) as con:
+        columns = con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR'"
+        ).fetchall()
+        scanned = 0
+        for table, column in columns:
+            values = [
+                v
+                for (v,) in con.execute(f'select distinct "{column}" from "{table}"').fetchall()
+                if v
+            ]
+            for value in values:
+                scanned += 1
+                assert not EMAIL.search(value), f"{table}.{column}: email in {value!r}"
+                assert value not in emails, f"{table}.{column}: a user's email {value!r}"
+                assert not PHONE.search(ISO_DATE.sub(" ", value)), (
+                    f"{table}.{column}: phone number in {value!r}"
+                )
+                assert value not in names, f"{table}.{column}: a person's name {value!r}"
+                assert re.sub(r"\D", "", value) not in phone_digits or not re.sub(r"\D", "", value)
+    # the scan really looked at text: the analyst file holds only labels, the other free text
+    assert scanned > (100 if role == "data_scientist" else 10)
+
+
+def test_pii_reader_sees_the_operational_users(demo_world):
+    emails, _, _ = _source_people(demo_world)
+    with published(demo_world, "pii_reader") as con:
+        published_emails = {e for (e,) in con.execute("select email from users").fetchall()}
+    assert published_emails == emails
+
+
+def test_user_keys_are_pseudonymised_with_the_key(demo_world):
+    with published(demo_world, "data_scientist") as con:
+        keys = [k for (k,) in con.execute("select user_key from experiment_exposures").fetchall()]
+    with published(demo_world, "pii_reader") as con:
+        ids = {u for (u,) in con.execute("select user_id from experiment_exposures").fetchall()}
+    assert keys and all(k.startswith("p_") and len(k) == 26 for k in keys)
+    assert not ids & set(keys)
+
+
+def test_manifest_names_inputs_code_and_version(demo_world):
+    layout = PublishedLayout(demo_world / "published")
+    versions = list_versions(layout)
+    assert len(versions) == DAYS
+    current = versions[-1]
+    assert current["current"] and current["version_id"] == current_version(layout)
+    assert current["logical_date"] == "2026-11-04"
+    landing = [k for k in current["inputs"] if k.startswith("landing/")]
+    assert len(landing) == len(list((demo_world / "landing" / "events").glob("dt=*/*.jsonl*")))
+    with published(demo_world, "data_scientist") as con:
+        stamped = {
+            v
+            for (v,) in con.execute(
+                "select distinct version_id from category_training_set"
+            ).fetchall()
+        }
+    assert stamped == {current["version_id"]}
+
+
+def test_full_refresh_gives_the_same_marts_as_incremental_runs(demo_world, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_world / "lake", copy / "lake")
+    # A separate process: dbt keeps its DuckDB connection open for the life of the process.
+    code = (
+        "import sys; from pathlib import Path; "
+        "from dataplatform.transform.dbt import DbtPaths, dbt_args, run_dbt; "
+        "d = Path(sys.argv[1]); "
+        "run_dbt(dbt_args('run', paths=DbtPaths.under(d), full_refresh=True), d)"
+    )
+    full_run = subprocess.run(
+        [sys.executable, "-c", code, str(copy)],
+        env=pipeline_env(copy),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert full_run.returncode == 0, full_run.stdout[-3000:] + full_run.stderr[-3000:]
+    incremental = DbtPaths.under(demo_world).warehouse
+    full = DbtPaths.under(copy).warehouse
+    with duckdb.connect() as con:
+        con.execute(f"attach '{incremental}' as inc (read_only)")
+        con.execute(f"attach '{full}' as full_refresh (read_only)")
+        for table in METRIC_KEYS:
+            diff = con.execute(
+                f"select count(*) from ((select * from inc.marts.{table} except all "
+                f"select * from full_refresh.marts.{table}) union all "
+                f"(select * from full_refresh.marts.{table} except all "
+                f"select * from inc.marts.{table}))"
+            ).fetchone()[0]
+            assert diff == 0, f"{table}: incremental and full refresh differ in {diff} rows"
+
+
+def test_rerunning_a_published_date_publishes_identical_content(demo_world):
+    layout = PublishedLayout(demo_world / "published")
+    before = current_version(layout)
+    files = {p.name: p.read_bytes() for p in (layout.current).iterdir()}
+    rerun = run_cli(demo_world, "run", "--date", "2026-11-04")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert current_version(layout) == before
+    assert {p.name: p.read_bytes() for p in layout.current.iterdir()} == files
+
+
+def test_accounting_holds_for_every_landing_file(demo_world):
+    out = run_cli(demo_world, "accounting")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 unbalanced" in out.stdout
+    files = list((demo_world / "landing" / "events").glob("dt=*/*.jsonl*"))
+    assert out.stdout.count("yes published") == len(files)
+
+
+def test_dbt_unit_tests_pass(demo_world):
+    """The dbt unit tests (funnel attribution, the 7-day window, redaction, statistics) run here
+    rather than in every pipeline run; they need the built warehouse for column types."""
+    from dataplatform.transform.dbt import DBT_PROJECT_DIR
+
+    paths = DbtPaths.under(demo_world)
+    result = subprocess.run(
+        [
+            Path(sys.executable).parent / "dbt",
+            "test",
+            "--select",
+            "test_type:unit",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(demo_world / "dbt" / "unit-target"),
+            "--log-path",
+            str(demo_world / "dbt" / "logs"),
+        ],
+        env={**pipeline_env(demo_world), "DBT_DUCKDB_PATH": str(paths.warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "PASS=10" in result.stdout, result.stdout[-2000:]
