@@ -9,13 +9,11 @@ only a passing extraction becomes visible and updates the `raw_operational` asse
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from dataplatform.assets import RAW_OPERATIONAL
-from dataplatform.callbacks import alert_on_failure
+from dataplatform.dag_defaults import default_args
 
 
 @dag(
@@ -25,12 +23,7 @@ from dataplatform.callbacks import alert_on_failure
     max_active_runs=1,
     tags=["lake", "operational", "gate"],
     doc_md=__doc__,
-    default_args={
-        "owner": "data-platform",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=5),
-        "on_failure_callback": alert_on_failure,
-    },
+    default_args=default_args(retries=2),
 )
 def extract_operational():
     @task

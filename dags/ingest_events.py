@@ -16,7 +16,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from dataplatform.assets import RAW_EVENTS
-from dataplatform.callbacks import alert_on_failure
+from dataplatform.dag_defaults import default_args
 
 
 @dag(
@@ -26,12 +26,7 @@ from dataplatform.callbacks import alert_on_failure
     max_active_runs=1,
     tags=["lake", "events", "gate"],
     doc_md=__doc__,
-    default_args={
-        "owner": "data-platform",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=5),
-        "on_failure_callback": alert_on_failure,
-    },
+    default_args=default_args(retries=2),
 )
 def ingest_events():
     @task(retries=12, retry_delay=timedelta(minutes=30))

@@ -12,13 +12,11 @@ alert. Only then does `publish` copy each role's views into
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import dag, task
 
 from dataplatform.assets import PUBLISHED, RAW_EVENTS, RAW_OPERATIONAL
-from dataplatform.callbacks import alert_on_failure
+from dataplatform.dag_defaults import default_args
 
 
 @dag(
@@ -28,12 +26,7 @@ from dataplatform.callbacks import alert_on_failure
     max_active_runs=1,
     tags=["dbt", "publish", "gate"],
     doc_md=__doc__,
-    default_args={
-        "owner": "data-platform",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=5),
-        "on_failure_callback": alert_on_failure,
-    },
+    default_args=default_args(retries=1),
 )
 def transform():
     @task
