@@ -39,6 +39,18 @@ def print_summary(settings: Settings, results: Sequence[DagRunResult], seconds: 
             f"    {day!s:<11} {manifest['records_read']:>9,} {manifest['raw']:>9,} "
             f"{manifest['quarantined']:>9,}  {state}"
         )
+    from dataplatform.publish.versions import PublishedLayout, current_version, list_versions
+
+    layout = PublishedLayout(settings.data_dir / "published")
+    current = current_version(layout)
+    if current:
+        print(
+            f"    published: {len(list_versions(layout))} versions; current = {current} "
+            f"({layout.current}/{{analyst,data_scientist,pii_reader}}.duckdb)"
+        )
+    else:
+        print("    published: nothing yet (see the failures above)")
+    print(f"    data quality: {settings.data_dir / 'quality' / 'data_docs' / 'index.html'}")
     alerts = read_alerts(settings.alerts_file)
     print(f"    alerts raised: {len(alerts)} (in {settings.alerts_file})")
     print(
