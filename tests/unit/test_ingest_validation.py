@@ -15,6 +15,7 @@ from dataplatform import lake
 from dataplatform.contract import EVENT_PROPERTIES
 from dataplatform.ingest.accounting import file_balances
 from dataplatform.ingest.batch import ingest_batch, promote_batch
+from dataplatform.ingest.validate import REASONS
 from tests.conftest import VALID_PROPERTIES, line, make_event
 
 DAY = date(2026, 11, 2)
@@ -200,6 +201,7 @@ def test_bad_record_is_quarantined_with_its_reason(
         f"select line_number, reason, detail, raw_line from '{quarantine}/*.parquet'"
     ).fetchall()
     assert rows == [(2, reason, detail, record)]
+    assert reason in REASONS
 
 
 @pytest.mark.parametrize(("case", "records"), GOOD_RECORDS, ids=[c[0] for c in GOOD_RECORDS])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -233,8 +234,6 @@ def _ingest_file(
 
 
 def lake_file_sha256(path: Path) -> str:
-    import hashlib
-
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
