@@ -37,6 +37,8 @@ $(INSTALLED): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@# plugins/ on the venv's path, as Airflow has it: `.venv/bin/python -m dataplatform ...` works
+	@echo "$(CURDIR)/plugins" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dataplatform-plugins.pth"
 	@touch $@
 
 # Debian packages the tests start for real: a PostgreSQL server (the operational source).
