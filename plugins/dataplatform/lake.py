@@ -54,6 +54,19 @@ def quarantine_glob(lake_dir: Path) -> str:
     return str(quarantine_events_dir(lake_dir) / "batch_date=*" / "*.parquet")
 
 
+def batch_manifests(lake_dir: Path) -> dict[str, tuple[str, Path]]:
+    """Each landing batch's manifest by batch date, as ``(state, path)``. A batch both published
+    and held by the gate is shown held: the held one is the newer attempt."""
+    found: dict[str, tuple[str, Path]] = {}
+    for state, root in (
+        ("published", raw_events_dir(lake_dir)),
+        ("held", pending_events_dir(lake_dir)),
+    ):
+        for manifest in sorted(root.glob(f"batch_date=*/{MANIFEST_NAME}")):
+            found[manifest.parent.name.removeprefix("batch_date=")] = (state, manifest)
+    return dict(sorted(found.items()))
+
+
 def new_staging_dir(lake_dir: Path, label: str) -> Path:
     """A private folder on the lake's filesystem (so a rename into place is atomic)."""
     staging_root = lake_dir / "_staging"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
 
 from dataplatform import lake
 from dataplatform.alerts import read_alerts
@@ -12,29 +11,20 @@ from dataplatform.config import Settings
 from dataplatform.orchestration import DagRunResult
 
 
-def _batch_manifest(settings: Settings, day: date) -> tuple[str, dict] | None:
-    for state, folder in (
-        ("published", lake.raw_batch_dir(settings.lake_dir, day)),
-        ("held by gate", lake.pending_batch_dir(settings.lake_dir, day)),
-    ):
-        manifest = folder / lake.MANIFEST_NAME
-        if manifest.exists():
-            return state, json.loads(manifest.read_text())
-    return None
-
-
 def print_summary(settings: Settings, results: Sequence[DagRunResult], seconds: float) -> None:
     days = sorted({r.logical_date for r in results})
+    manifests = lake.batch_manifests(settings.lake_dir)
     ok = sum(r.ok for r in results)
     print()
     print(f"==> summary: {ok} of {len(results)} DAG runs succeeded in {seconds:.0f}s")
     print(f"    {'batch':<11} {'read':>9} {'raw':>9} {'quarant.':>9}  raw zone")
     for day in days:
-        found = _batch_manifest(settings, day)
+        found = manifests.get(day.isoformat())
         if found is None:
             print(f"    {day!s:<11} {'-':>9} {'-':>9} {'-':>9}  not ingested")
             continue
-        state, manifest = found
+        state, path = found
+        manifest = json.loads(path.read_text())
         print(
             f"    {day!s:<11} {manifest['records_read']:>9,} {manifest['raw']:>9,} "
             f"{manifest['quarantined']:>9,}  {state}"

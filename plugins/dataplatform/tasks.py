@@ -205,33 +205,20 @@ def dbt_layer(run_date: str, layers: list[str], dag_id: str, task_id: str) -> di
 
 
 def planned_version_id(run_date: str) -> str:
-    from dataplatform.publish.publish import code_version, input_checksums, make_version_id
+    from dataplatform.publish.publish import plan_version
 
-    settings = load_settings()
-    day = date.fromisoformat(run_date)
-    return make_version_id(day, input_checksums(settings.data_dir, day), code_version())
+    return plan_version(load_settings().data_dir, date.fromisoformat(run_date))[0]
 
 
 def publish(run_date: str) -> dict:
     """Publish the audited candidate as a new version and point ``current`` at it."""
-    from dataplatform.publish.publish import (
-        code_version,
-        input_checksums,
-        make_version_id,
-        publish_candidate,
-    )
+    from dataplatform.publish.publish import plan_version, publish_candidate
     from dataplatform.transform.dbt import DbtPaths
 
     settings = load_settings()
-    day = date.fromisoformat(run_date)
-    checksums = input_checksums(settings.data_dir, day)
-    code = code_version()
-    version_id = make_version_id(day, checksums, code)
+    version_id, manifest = plan_version(settings.data_dir, date.fromisoformat(run_date))
     path = publish_candidate(
-        settings.data_dir,
-        DbtPaths.under(settings.data_dir).warehouse,
-        version_id,
-        {"logical_date": run_date, "code_version": code, "inputs": checksums},
+        settings.data_dir, DbtPaths.under(settings.data_dir).warehouse, version_id, manifest
     )
     return {"version_id": version_id, "path": str(path)}
 

@@ -29,23 +29,11 @@ class FileBalance:
         return self.records_read == self.raw + self.quarantined
 
 
-def _manifests(lake_dir: Path) -> list[tuple[str, Path]]:
-    found = {}
-    # A held batch and a published one of the same date: the held one is the newer attempt.
-    for state, root in (
-        ("published", lake.raw_events_dir(lake_dir)),
-        ("held", lake.pending_events_dir(lake_dir)),
-    ):
-        for manifest in sorted(root.glob(f"batch_date=*/{lake.MANIFEST_NAME}")):
-            found[manifest.parent.name] = (state, manifest)
-    return [found[k] for k in sorted(found)]
-
-
 def file_balances(data_dir: Path) -> list[FileBalance]:
     lake_dir = data_dir / "lake"
     balances = []
     with duckdb.connect() as con:
-        for state, manifest_path in _manifests(lake_dir):
+        for state, manifest_path in lake.batch_manifests(lake_dir).values():
             manifest = json.loads(manifest_path.read_text())
             batch_dir = manifest_path.parent
             raw_counts = _counts(con, [str(p) for p in batch_dir.glob("event_date=*/*.parquet")])

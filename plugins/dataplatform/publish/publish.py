@@ -17,6 +17,7 @@ from dataplatform.config import REPO_ROOT
 from dataplatform.privacy import prepare_session
 from dataplatform.publish.versions import (
     MANIFEST,
+    RETAIN_VERSIONS,
     ROLES,
     PublishedLayout,
     point_current_at,
@@ -81,6 +82,19 @@ def make_version_id(logical_date: date, checksums: dict[str, str], code: str) ->
     return f"{logical_date.isoformat()}-{digest[:10]}"
 
 
+def plan_version(data_dir: Path, logical_date: date) -> tuple[str, dict]:
+    """The version a run of ``logical_date`` publishes, and its manifest fields. dbt stamps the
+    id on the training set and publish names the version with it: one derivation for both."""
+    checksums = input_checksums(data_dir, logical_date)
+    code = code_version()
+    manifest = {
+        "logical_date": logical_date.isoformat(),
+        "code_version": code,
+        "inputs": checksums,
+    }
+    return make_version_id(logical_date, checksums, code), manifest
+
+
 def _role_objects(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
     rows = con.execute(
         "select table_name from information_schema.tables "
@@ -112,7 +126,7 @@ def publish_candidate(
     warehouse: Path,
     version_id: str,
     manifest: dict,
-    keep: int = 30,
+    keep: int = RETAIN_VERSIONS,
 ) -> Path:
     """Publish the candidate as ``version_id`` and switch ``current`` to it."""
     layout = PublishedLayout(data_dir / "published")
