@@ -202,6 +202,64 @@ def test_category_quality_daily(world):
     assert sum(r["suggestions_shown"] - r["suggestions_accepted"] for r in expected) > 0
 
 
+def _listing_contacts(events: dict[str, dict]) -> tuple[dict[int, datetime], dict[int, list]]:
+    """Each listing's first creation instant, and the instants of the contacts about it."""
+    created_at: dict[int, datetime] = {}
+    for event in _of(events, "listing_created"):
+        listing = event["properties"]["listing_id"]
+        created_at[listing] = min(created_at.get(listing, event["_at"]), event["_at"])
+    contacts: dict[int, list[datetime]] = defaultdict(list)
+    for event in _of(events, "contact_initiated"):
+        contacts[event["properties"]["listing_id"]].append(event["_at"])
+    return created_at, contacts
+
+
+def test_listing_contacts_daily(world):
+    created_at, contacts = _listing_contacts(world.events)
+    rows: dict[str, Counter] = defaultdict(Counter)
+    for listing, at in created_at.items():
+        row = rows[_utc_date(at)]
+        within = sum(timedelta(0) <= c - at <= 7 * DAY for c in contacts[listing])
+        row["new_listings"] += 1
+        row["listings_contacted_within_7_days"] += within > 0
+        row["contacts_within_7_days"] += within
+    expected = [
+        {
+            "created_date": day,
+            "new_listings": row["new_listings"],
+            "listings_contacted_within_7_days": row["listings_contacted_within_7_days"],
+            "contacted_within_7_days_rate": _rate(
+                row["listings_contacted_within_7_days"], row["new_listings"]
+            ),
+            "contacts_within_7_days": row["contacts_within_7_days"],
+            "contacts_per_listing": _rate(row["contacts_within_7_days"], row["new_listings"]),
+        }
+        for day, row in sorted(rows.items())
+    ]
+    assert world.truth["metrics"]["listing_contacts_daily"] == expected
+    # Not every new listing is contacted within 7 days, but many are.
+    assert 0 < sum(r["listings_contacted_within_7_days"] for r in expected) < len(created_at)
+
+
+def test_listing_contacts(world):
+    created_at, contacts = _listing_contacts(world.events)
+    by_contacts = Counter(len(contacts[listing]) for listing in created_at)
+    other = sum(len(at) for listing, at in contacts.items() if listing not in created_at)
+    truth = world.truth["listing_contacts"]
+    assert truth["listings_by_contacts"] == [
+        {"contacts": k, "listings": n} for k, n in sorted(by_contacts.items())
+    ]
+    assert truth["listings"] == len(created_at)
+    assert truth["contacted_listings"] == len(created_at) - by_contacts[0]
+    assert truth["contacts"] == sum(k * n for k, n in by_contacts.items())
+    assert truth["contacts_per_listing"] == _rate(truth["contacts"], len(created_at))
+    assert truth["contacts_about_other_listings"] == other > 0
+    # every contact is about a listing created in the world or about another one
+    all_contacts = sum(r["contacts"] for r in world.truth["metrics"]["contacts_daily"])
+    assert truth["contacts"] + other == all_contacts
+    assert by_contacts[0] > 0 and max(by_contacts) > 1
+
+
 def test_experiment_observed(world):
     events = world.events
     variant_of: dict[str, str] = {}
@@ -272,8 +330,8 @@ def test_landing_day_statistics(world):
 
 
 def test_the_windows_matter(generator_long_world, generator_line_reader):
-    """In the 30-day world the 24 h, 7-day and 28-day boundaries each separate real cases, so
-    the exact comparisons above would catch a wrong window."""
+    """In the 30-day world the 24 h, 7-day (category changes and contacts) and 28-day boundaries
+    each separate real cases, so the exact comparisons above would catch a wrong window."""
     lines = [line for line in generator_line_reader(generator_long_world) if not line.skewed]
     at: dict[tuple[str, object], datetime] = {}
     for line in lines:
@@ -295,6 +353,13 @@ def test_the_windows_matter(generator_long_world, generator_line_reader):
         if kind == "draft_done" and ("draft_start", key) in at
     ]
     assert any(d <= DAY for d in draft_delays) and any(d > DAY for d in draft_delays)
+    contact_delays = [
+        line.occurred - at[("created", line.event["properties"]["listing_id"])]
+        for line in lines
+        if line.event["event_type"] == "contact_initiated"
+        and ("created", line.event["properties"]["listing_id"]) in at
+    ]
+    assert any(d <= 7 * DAY for d in contact_delays) and any(d > 7 * DAY for d in contact_delays)
     truth = json.loads((generator_long_world / "world/truth.json").read_text(encoding="utf-8"))
     last = [r for r in truth["metrics"]["active_users_daily"] if r["platform"] == "all"][-1]
     everyone = {line.event["user_id"] for line in lines if line.event["user_id"] is not None}

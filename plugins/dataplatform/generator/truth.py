@@ -26,6 +26,7 @@ METRIC_TABLES = (
     "contacts_daily",
     "promotion_revenue_daily",
     "category_quality_daily",
+    "listing_contacts_daily",
 )
 
 # Every table below holds only valid events, one row per distinct event (see _register);
@@ -91,7 +92,35 @@ _SQL = {
         FROM created AS l LEFT JOIN wrong AS w USING (listing_id)
         GROUP BY ALL ORDER BY created_date
     """,
+    "listing_contacts_daily": """
+        WITH listings AS (
+            SELECT listing_id, min(ts) AS ts, min(day) AS day FROM created GROUP BY listing_id
+        ), within_7_days AS (
+            SELECT l.listing_id, count(DISTINCT c.eid) AS contacts
+            FROM listings AS l JOIN contacts AS c ON c.listing_id = l.listing_id
+            WHERE c.ts - l.ts BETWEEN 0 AND 7 * 86400000
+            GROUP BY ALL
+        )
+        SELECT l.day AS created_date,
+               count(DISTINCT l.listing_id) AS new_listings,
+               count(DISTINCT w.listing_id) AS listings_contacted_within_7_days,
+               coalesce(sum(w.contacts), 0) AS contacts_within_7_days
+        FROM listings AS l LEFT JOIN within_7_days AS w USING (listing_id)
+        GROUP BY ALL ORDER BY created_date
+    """,
 }
+
+# Contacts per listing created in the world, at any time: how many listings have k contacts.
+_LISTING_CONTACTS_SQL = """
+    WITH listings AS (
+        SELECT DISTINCT listing_id FROM created
+    ), per_listing AS (
+        SELECT l.listing_id, count(DISTINCT c.eid) AS contacts
+        FROM listings AS l LEFT JOIN contacts AS c USING (listing_id)
+        GROUP BY ALL
+    )
+    SELECT contacts, count(*) AS listings FROM per_listing GROUP BY ALL ORDER BY contacts
+"""
 
 _EXPERIMENT_SQL = """
     WITH exposed AS (
@@ -299,7 +328,36 @@ def _metric_rows(con: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
             reordered["acceptance_rate"] = accepted
             row.clear()
             row.update(reordered)
+        elif name == "listing_contacts_daily":
+            new, contacted = row["new_listings"], row["listings_contacted_within_7_days"]
+            contacts = int(row.pop("contacts_within_7_days"))
+            row["contacted_within_7_days_rate"] = rate(contacted, new)
+            row["contacts_within_7_days"] = contacts
+            row["contacts_per_listing"] = rate(contacts, new)
     return rows
+
+
+def _listing_contacts(con: duckdb.DuckDBPyConnection) -> dict:
+    """Contacts per listing created in the world (all time), and contacts about other listings
+    (created before the world, or whose listing_created event was invalid)."""
+    by_contacts = [
+        {"contacts": int(k), "listings": int(n)}
+        for k, n in con.execute(_LISTING_CONTACTS_SQL).fetchall()
+    ]
+    listings = sum(r["listings"] for r in by_contacts)
+    contacts = sum(r["contacts"] * r["listings"] for r in by_contacts)
+    (other,) = con.execute(
+        "SELECT count(DISTINCT eid) FROM contacts "
+        "WHERE listing_id NOT IN (SELECT listing_id FROM created)"
+    ).fetchone()
+    return {
+        "listings": listings,
+        "contacted_listings": sum(r["listings"] for r in by_contacts if r["contacts"] > 0),
+        "contacts": contacts,
+        "contacts_per_listing": rate(contacts, listings),
+        "contacts_about_other_listings": int(other),
+        "listings_by_contacts": by_contacts,
+    }
 
 
 def expected_experiment_rates(params: WorldParams) -> dict[str, dict[str, float]]:
@@ -426,6 +484,7 @@ def compute_truth(
     try:
         _register(con, world, devices, valid)
         metrics = {name: _metric_rows(con, name) for name in METRIC_TABLES}
+        listing_contacts = _listing_contacts(con)
         contact_text = con.execute(
             """SELECT
                  (SELECT count(*) FROM searches WHERE query_contact),
@@ -451,8 +510,13 @@ def compute_truth(
             "distinct": "every count is over distinct event_id; a re-delivered event counts once",
             "rows": "one row per group that has at least one event (GROUP BY semantics)",
             "rates": "rounded to 6 decimals; null when the denominator is 0",
+            "within_7_days": "at or after the listing's first listing_created event and at most "
+            "7 x 24 h (inclusive) after it",
+            "listing_contacts": "per listing with a valid listing_created event: its distinct "
+            "valid contact_initiated events at any time",
         },
         "metrics": metrics,
+        "listing_contacts": listing_contacts,
         "experiment": experiment,
         "events_by_type": _events_by_type(world.log, valid),
         "free_text_with_contact_details": {
