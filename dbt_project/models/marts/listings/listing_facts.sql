@@ -1,5 +1,6 @@
-{#- One row per listing created: the listing-level table data scientists analyse. Still holds
-    the seller's raw user_id and raw text; the access models pseudonymise and redact. -#}
+{#- One row per listing created: the listing-level table data scientists analyse, with its
+    contacts. Still holds the seller's raw user_id and raw text; the access models pseudonymise
+    and redact. -#}
 with listings as (
 
     select * from {{ ref('int_listing_lifecycle') }}
@@ -9,6 +10,12 @@ with listings as (
 categories as (
 
     select * from {{ ref('categories') }}
+
+),
+
+contacts as (
+
+    select * from {{ ref('int_listing_contacts') }}
 
 ),
 
@@ -30,9 +37,14 @@ final as (
         listings.price,
         listings.currency,
         listings.title,
-        listings.description
+        listings.description,
+        contacts.contacts,
+        contacts.first_contact_at,
+        contacts.contacts_within_7_days,
+        contacts.contacted_within_7_days
     from listings
     left join categories on listings.category_id = categories.category_id
+    left join contacts on listings.listing_id = contacts.listing_id
 
 )
 
