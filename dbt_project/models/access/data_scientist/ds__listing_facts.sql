@@ -17,5 +17,9 @@ select
     price,
     currency,
     {{ redact_contacts('title') }} as title,
-    {{ redact_contacts('description') }} as description
+    {{ redact_contacts('description') }} as description,
+    contacts,
+    first_contact_at,
+    contacts_within_7_days,
+    contacted_within_7_days
 from {{ ref('listing_facts') }}
