@@ -25,7 +25,7 @@ export PYTHONPATH := $(CURDIR)/plugins
 export PATH := $(BIN):$(PATH)
 export NO_COLOR := 1
 
-.PHONY: help install system-deps lock test lint format world demo run bench clean
+.PHONY: help install system-deps lock test lint format world demo run up down docs bench clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,11 +41,13 @@ $(INSTALLED): requirements.lock
 	@echo "$(CURDIR)/plugins" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dataplatform-plugins.pth"
 	@touch $@
 
-# Debian packages the tests start for real: a PostgreSQL server (the operational source).
-SYSTEM_PACKAGES := postgresql
-system-deps:  ## install the Debian packages the tests need (PostgreSQL), if missing
+# Debian packages the tests start for real: a PostgreSQL server (the operational source) and
+# Chromium (the browser test drives it headless through Playwright).
+SYSTEM_PACKAGES := postgresql chromium
+system-deps:  ## install the Debian packages the tests need (PostgreSQL, Chromium), if missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "==> installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -81,6 +83,18 @@ demo: install  ## from a fresh clone: world, the pipeline for every day through 
 run: install  ## run the pipeline for one date through Airflow: make run DATE=2026-11-01
 	@test -n "$(DATE)" || { echo "usage: make run DATE=YYYY-MM-DD"; exit 2; }
 	@$(BIN)/python -m dataplatform run --date "$(DATE)"
+
+AIRFLOW_PORT ?= 8080
+DOCS_PORT ?= 8081
+
+up: install  ## start Airflow on localhost:8080 (UI with login, scheduler, DAG processor, triggerer, docs)
+	@$(BIN)/python -m dataplatform.stack up --port $(AIRFLOW_PORT)
+
+down:  ## stop what make up started (by its pid files under DATA_DIR/run)
+	@$(BIN)/python -m dataplatform.stack down
+
+docs: install  ## serve the dbt docs and data quality reports on localhost:8081 without Airflow
+	@$(BIN)/python -m dataplatform docs --serve --port $(DOCS_PORT)
 
 bench: install  ## run the benchmarks; writes bench/results/latest.json and latest.md
 	@PYTHONPATH=$(CURDIR)/plugins:$(CURDIR) $(BIN)/python -m bench.run

@@ -7,7 +7,8 @@ events), then intermediate and marts (every SPEC metric), then the role access v
 tests run with each layer (`dbt build`), and Great Expectations gates check staging (reconciled
 with the raw zone) and the marts (business invariants); a failure stops the run and raises an
 alert. Only then does `publish` copy each role's views into
-`published/versions/<version_id>/<role>.duckdb` and switch `published/current`.
+`published/versions/<version_id>/<role>.duckdb` and switch `published/current`; `dbt_docs` then
+writes that version's dbt docs site (`docs/dbt/<version_id>/`, in the UI under *Metric docs*).
 """
 
 from __future__ import annotations
@@ -71,15 +72,23 @@ def transform():
 
         return publish(run_date)
 
+    @task
+    def dbt_docs(run_date: str, published: dict, dag=None, ti=None) -> dict:
+        from dataplatform.tasks import dbt_docs
+
+        return dbt_docs(run_date, published["version_id"], dag.dag_id, ti.task_id)
+
     run_date = plan()
+    published = publish(run_date)
     (
         dbt_staging(run_date)
         >> staging_gate(run_date)
         >> dbt_marts(run_date)
         >> marts_gate(run_date)
         >> dbt_access(run_date)
-        >> publish(run_date)
+        >> published
     )
+    dbt_docs(run_date, published)
 
 
 transform()

@@ -110,6 +110,29 @@ def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the published version's dbt docs if it has none, then serve the docs sites."""
+    from dataplatform.docs_site import DocsLayout, generate_dbt_docs, serve
+    from dataplatform.publish.versions import current_version, read_manifest
+    from dataplatform.transform.dbt import DbtError
+
+    layout = DocsLayout(settings.data_dir)
+    current = current_version(layout.published)
+    if current is None:
+        print(f"note: nothing published under {layout.published.root} yet (make demo)")
+    elif not (layout.dbt_docs(current) / "index.html").is_file():
+        print(f"==> building the dbt docs of published version {current} (about half a minute)")
+        logical = read_manifest(layout.published, current)["logical_date"]
+        try:
+            generate_dbt_docs(settings.data_dir, current, date.fromisoformat(logical))
+        except DbtError as err:
+            raise UsageError(f"could not build the dbt docs: {err}") from None
+    if args.serve:
+        print(f"==> docs sites on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+        serve(settings.data_dir, args.host, args.port)
+    return 0
+
+
 def _version_arg(args: argparse.Namespace) -> str:
     if not args.version_id:
         raise UsageError(f"versions {args.action} needs a version id (see: versions list)")
@@ -135,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     versions.add_argument("action", choices=("list", "show", "rollback"), nargs="?", default="list")
     versions.add_argument("version_id", nargs="?")
     versions.set_defaults(func=cmd_versions)
+    docs = sub.add_parser(
+        "docs", help="build the published version's dbt docs if missing; --serve the docs sites"
+    )
+    docs.add_argument("--serve", action="store_true", help="serve them until Ctrl-C")
+    docs.add_argument("--host", default="127.0.0.1")
+    docs.add_argument("--port", type=int, default=8081)
+    docs.set_defaults(func=cmd_docs)
     return parser
 
 

@@ -223,6 +223,28 @@ def publish(run_date: str) -> dict:
     return {"version_id": version_id, "path": str(path)}
 
 
+def dbt_docs(run_date: str, version_id: str, dag_id: str, task_id: str) -> dict:
+    """Write the dbt docs site of the version just published (``docs/dbt/<version_id>/``)."""
+    from dataplatform.docs_site import generate_dbt_docs
+    from dataplatform.transform.dbt import DbtError
+
+    settings = load_settings()
+    try:
+        site = generate_dbt_docs(settings.data_dir, version_id, date.fromisoformat(run_date))
+    except DbtError as err:
+        _fail(
+            Alert(
+                kind="task_failed",
+                dag_id=dag_id,
+                task_id=task_id,
+                logical_date=run_date,
+                summary=f"dbt docs of published version {version_id} failed for {run_date}",
+                details={"error": str(err)[:2000]},
+            )
+        )
+    return {"version_id": version_id, "site": str(site / "index.html")}
+
+
 def warehouse_gate(run_date: str, layer: str, dag_id: str, task_id: str) -> dict:
     """The gate after a dbt layer ('staging' or 'marts'): a failure stops the publish."""
     from dataplatform.gates.warehouse import run_marts_gate, run_staging_gate

@@ -1,0 +1,273 @@
+"""The docs sites: the dbt docs of every published version, and the data quality reports.
+
+Where they live under ``DATA_DIR``:
+
+* ``docs/dbt/<version_id>/index.html``: dbt's static docs site (``dbt docs generate --static``:
+  one self-contained page with the manifest and the catalog inlined). Written after a version is
+  published, for that version; kept as long as the version is (``published/versions``). There
+  is no second "current" pointer: the server resolves ``published/current`` on every request,
+  so a rollback moves the docs with the data.
+* ``quality/data_docs/``: the Great Expectations Data Docs site, updated by every gate run
+  (``gates/runner.py``), with each validation's JSON under ``quality/validations/``.
+
+:func:`create_app` serves both as one small web app: inside the Airflow api-server (the plugin
+``plugins/docs_links_plugin.py`` mounts it behind Airflow's login) or on its own
+(``make docs``). Its front page names the published version and lists the latest validations
+with links to their reports, so it works without the internet (the Data Docs index builds its
+table from CDN scripts; the validation pages themselves are plain HTML).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from dataplatform.publish.versions import PublishedLayout, current_version, list_versions
+from dataplatform.transform.dbt import DbtPaths, dbt_args, run_dbt
+
+VERSION_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+LATEST_VALIDATIONS = 20
+
+
+@dataclass(frozen=True)
+class DocsLayout:
+    data_dir: Path
+
+    @property
+    def dbt_root(self) -> Path:
+        return self.data_dir / "docs" / "dbt"
+
+    def dbt_docs(self, version_id: str) -> Path:
+        return self.dbt_root / version_id
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's own output for the docs, apart from the pipeline's target folder."""
+        return self.data_dir / "dbt" / "docs-target"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.data_dir / "quality" / "data_docs"
+
+    @property
+    def validations(self) -> Path:
+        return self.data_dir / "quality" / "validations"
+
+    @property
+    def published(self) -> PublishedLayout:
+        return PublishedLayout(self.data_dir / "published")
+
+
+def dbt_docs_args(version_id: str, run_date: date | None, paths: DbtPaths) -> list[str]:
+    """``dbt docs generate --static`` with the same vars as the version's build, so the compiled
+    SQL in the docs is the SQL that built it."""
+    args = dbt_args("docs", run_date=run_date, version_id=version_id, paths=paths)
+    return [args[0], "generate", *args[1:], "--static"]
+
+
+def generate_dbt_docs(data_dir: Path, version_id: str, run_date: date | None) -> Path:
+    """Write the dbt docs of ``version_id`` (built from the working warehouse, which holds that
+    version's candidate right after publish). Idempotent: an existing site is kept."""
+    layout = DocsLayout(data_dir)
+    site = layout.dbt_docs(version_id)
+    if (site / "index.html").is_file():
+        return site
+    paths = DbtPaths.under(data_dir)
+    paths = DbtPaths(warehouse=paths.warehouse, target=layout.dbt_target, logs=paths.logs)
+    run_dbt(dbt_docs_args(version_id, run_date, paths), data_dir)
+    staging = site.with_name(f".{version_id}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    shutil.copyfile(layout.dbt_target / "static_index.html", staging / "index.html")
+    os.replace(staging, site)  # readers see the whole site or none
+    prune_dbt_docs(layout)
+    return site
+
+
+def prune_dbt_docs(layout: DocsLayout) -> list[str]:
+    """Delete the docs of versions no longer published (publish keeps the last 30)."""
+    published = {p.name for p in layout.published.versions.glob("*") if p.is_dir()}
+    removed = []
+    for site in layout.dbt_root.glob("*"):
+        if site.is_dir() and not site.name.startswith(".") and site.name not in published:
+            shutil.rmtree(site)
+            removed.append(site.name)
+    return removed
+
+
+def versions_with_docs(layout: DocsLayout) -> list[dict]:
+    """Published versions, newest first, each with ``has_docs``."""
+    found = []
+    for manifest in reversed(list_versions(layout.published)):
+        has_docs = (layout.dbt_docs(manifest["version_id"]) / "index.html").is_file()
+        found.append({**manifest, "has_docs": has_docs})
+    return found
+
+
+@dataclass(frozen=True)
+class Validation:
+    suite: str
+    run_time: datetime
+    success: bool
+    evaluated: int
+    failed: int
+    page: str | None  # the Data Docs page, relative to the Data Docs root
+
+
+def latest_validations(layout: DocsLayout, limit: int = LATEST_VALIDATIONS) -> list[Validation]:
+    """The newest Great Expectations validation results, newest first."""
+    found = []
+    for result in layout.validations.glob("*/*/*/*.json"):
+        try:
+            content = json.loads(result.read_text())
+            run_time = datetime.fromisoformat(content["meta"]["run_id"]["run_time"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a result being written, or not one of ours
+        relative = result.relative_to(layout.validations).with_suffix(".html")
+        page = Path("validations") / relative
+        stats = content.get("statistics", {})
+        found.append(
+            Validation(
+                suite=content.get("suite_name") or relative.parts[0],
+                run_time=run_time,
+                success=bool(content.get("success")),
+                evaluated=int(stats.get("evaluated_expectations", 0)),
+                failed=int(stats.get("unsuccessful_expectations", 0)),
+                page=page.as_posix() if (layout.data_docs / page).is_file() else None,
+            )
+        )
+    return sorted(found, key=lambda v: v.run_time, reverse=True)[:limit]
+
+
+def safe_file(root: Path, relative: str) -> Path | None:
+    """``root/relative`` if it is a file inside ``root`` (no ``..`` escapes); a folder gives its
+    ``index.html``."""
+    root = root.resolve()
+    try:
+        path = (root / relative.lstrip("/")).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(root):
+        return None
+    if path.is_dir():
+        path = path / "index.html"
+    return path if path.is_file() else None
+
+
+def front_page(layout: DocsLayout) -> str:
+    """The sites' front page: the published version, its docs, older versions, the latest
+    validations. Links are relative, so the page works under any mount prefix."""
+    current = current_version(layout.published)
+    versions = versions_with_docs(layout)
+    validations = latest_validations(layout)
+    e = html.escape
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Data platform docs</title><style>",
+        "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;",
+        "color:#1d2433}table{border-collapse:collapse;width:100%}th,td{text-align:left;",
+        "padding:.3rem .6rem;border-bottom:1px solid #dde}.ok{color:#17803d}.bad{color:#b42318}",
+        "code{background:#f3f4f8;padding:0 .2rem}</style></head><body>",
+        "<h1>Data platform docs</h1>",
+        "<h2>Metric definitions and lineage</h2>",
+    ]
+    if current and (layout.dbt_docs(current) / "index.html").is_file():
+        parts.append(
+            f"<p>Published version <code>{e(current)}</code>: "
+            "<a id='dbt-docs-current' href='dbt/current/'>dbt docs of the trusted layer</a> "
+            "(every model and column described, with its lineage and tests).</p>"
+        )
+    elif current:
+        parts.append(
+            f"<p>Published version <code>{e(current)}</code> has no dbt docs yet: "
+            "<code>make docs</code> builds them.</p>"
+        )
+    else:
+        parts.append("<p>Nothing is published yet: run <code>make demo</code>.</p>")
+    if versions:
+        parts.append("<details><summary>All published versions</summary><ul>")
+        for manifest in versions:
+            version_id = e(manifest["version_id"])
+            label = f"{version_id}, logical date {e(manifest.get('logical_date', '?'))}"
+            if manifest["current"]:
+                label += " (current)"
+            if manifest["has_docs"]:
+                parts.append(f"<li><a href='dbt/{version_id}/'>{label}</a></li>")
+            else:
+                parts.append(f"<li>{label}, no docs</li>")
+        parts.append("</ul></details>")
+    parts.append("<h2>Data quality (Great Expectations)</h2>")
+    if not validations:
+        parts.append("<p>No validation has run yet.</p>")
+    else:
+        parts.append(
+            "<table id='validations'><tr><th>gate (suite)</th><th>run at (UTC)</th>"
+            "<th>result</th><th>expectations</th></tr>"
+        )
+        for v in validations:
+            status = "<span class='ok'>passed</span>" if v.success else "<span class='bad'>"
+            status += "" if v.success else "FAILED</span>"
+            when = e(v.run_time.strftime("%Y-%m-%d %H:%M:%S"))
+            cell = f"<a href='quality/{e(v.page)}'>{when}</a>" if v.page else when
+            parts.append(
+                f"<tr><td>{e(v.suite)}</td><td>{cell}</td><td>{status}</td>"
+                f"<td>{v.evaluated - v.failed} of {v.evaluated} met</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append(
+        "<p><a href='quality/'>The full Data Docs site</a> (its index table loads scripts from "
+        "public CDNs; the validation pages linked above do not need them).</p></body></html>"
+    )
+    return "".join(parts)
+
+
+def create_app(data_dir: Path, dependencies: Sequence[Any] = ()) -> Any:
+    """The docs sites as an ASGI app: ``/`` (front page), ``/dbt/<version_id or current>/``,
+    ``/quality/`` (Data Docs). ``dependencies`` guard every route (Airflow's login)."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse
+
+    layout = DocsLayout(data_dir)
+    app = FastAPI(
+        title="Data platform docs", dependencies=list(dependencies), docs_url=None, redoc_url=None
+    )
+    no_cache = {"Cache-Control": "no-cache"}  # current moves to a new version atomically
+
+    def file_response(root: Path, relative: str) -> FileResponse:
+        path = safe_file(root, relative)
+        if path is None:
+            raise HTTPException(status_code=404, detail=f"not found: {relative}")
+        return FileResponse(path, headers=no_cache)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(front_page(layout), headers=no_cache)
+
+    @app.get("/dbt/{version_id}/{relative:path}")
+    def dbt_docs(version_id: str, relative: str) -> FileResponse:
+        if version_id == "current":
+            version_id = current_version(layout.published) or ""
+        if not VERSION_ID.match(version_id):
+            raise HTTPException(status_code=404, detail="nothing published yet")
+        return file_response(layout.dbt_docs(version_id), relative)
+
+    @app.get("/quality/{relative:path}")
+    def data_docs(relative: str) -> FileResponse:
+        return file_response(layout.data_docs, relative)
+
+    return app
+
+
+def serve(data_dir: Path, host: str, port: int) -> None:
+    """Serve the docs sites on their own (no Airflow, no login: bind to loopback)."""
+    import uvicorn
+
+    uvicorn.run(create_app(data_dir), host=host, port=port, log_level="warning")

@@ -1,0 +1,272 @@
+"""``make up`` / ``make down``: Airflow for interactive use, on the embedded default.
+
+``up`` migrates the SQLite metadata database under ``AIRFLOW_HOME`` (the same one ``make demo``
+records its runs in, so they are in the UI's history), then starts the api-server (the UI, the
+REST API and, through ``plugins/docs_links_plugin.py``, the docs sites), the scheduler (with
+Airflow's default LocalExecutor), the DAG processor and the triggerer, each in its own process
+group, logging to ``DATA_DIR/logs/stack/<component>.log``, its pid in ``DATA_DIR/run/``. ``down``
+stops exactly those process groups.
+
+Login: Airflow's simple auth manager, user ``admin`` (``AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS``
+to change), whose password Airflow generates on the first start into
+``AIRFLOW_HOME/simple_auth_manager_passwords.json.generated``; ``up`` prints both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataplatform.config import load_settings
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+DEFAULT_PORT = 8080
+DEFAULT_USER = "admin"
+STOP_SECONDS = 30
+
+
+class StackError(RuntimeError):
+    """The stack could not start or stop; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    data_dir: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs" / "stack"
+
+    def pid_file(self, component: str) -> Path:
+        return self.run_dir / f"{component}.pid"
+
+    def log_file(self, component: str) -> Path:
+        return self.log_dir / f"{component}.log"
+
+
+def airflow_home(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+
+
+def password_file(env: dict[str, str] | None = None) -> Path:
+    """Where the simple auth manager keeps the passwords it generated (Airflow's default)."""
+    env = os.environ if env is None else env
+    configured = env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
+    return Path(configured or airflow_home(env) / "simple_auth_manager_passwords.json.generated")
+
+
+def stack_env(port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    """The components' environment: the caller's (DATA_DIR, AIRFLOW_HOME, dags and plugins
+    folders from the Makefile) plus where the api-server listens; an explicit setting wins."""
+    env = dict(os.environ)
+    env.setdefault("AIRFLOW__API__HOST", host)
+    env.setdefault("AIRFLOW__API__PORT", str(port))
+    # Log links in alerts and the workers' execution API point at this api-server.
+    env.setdefault("AIRFLOW__API__BASE_URL", f"http://localhost:{port}")
+    env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def _airflow() -> str:
+    return str(Path(sys.executable).parent / "airflow")
+
+
+def running_pid(layout: StackLayout, component: str) -> int | None:
+    """The component's pid if its pid file names a live Airflow process (not a recycled pid)."""
+    try:
+        pid = int(layout.pid_file(component).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"airflow" in cmdline else None
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _health(port: int) -> dict | None:
+    url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(
+    data_dir: Path,
+    port: int = DEFAULT_PORT,
+    components: Sequence[str] = COMPONENTS,
+    timeout: float = 240,
+) -> dict[str, int]:
+    """Start the components in the background; return their pids once the UI answers."""
+    layout = StackLayout(data_dir)
+    already = {c: pid for c in components if (pid := running_pid(layout, c))}
+    if already:
+        raise StackError(
+            f"already running ({', '.join(f'{c} pid {p}' for c, p in already.items())}): "
+            "make down first"
+        )
+    if _port_in_use("127.0.0.1", port):
+        raise StackError(f"port {port} is taken; choose another: make up AIRFLOW_PORT=8090")
+    env = stack_env(port)
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    migrate_log = layout.log_file("db-migrate")
+    with migrate_log.open("wb") as log:
+        migrated = subprocess.run(
+            [_airflow(), "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    if migrated.returncode != 0:
+        raise StackError(f"airflow db migrate failed:\n{_tail(migrate_log)}")
+    pids: dict[str, int] = {}
+    for component in components:
+        with layout.log_file(component).open("ab") as log:
+            process = subprocess.Popen(
+                [_airflow(), component],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: down stops it and its children
+            )
+        layout.pid_file(component).write_text(f"{process.pid}\n")
+        pids[component] = process.pid
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dead = [c for c in components if running_pid(layout, c) is None]
+        if dead:
+            stop(data_dir)
+            logs = "\n".join(f"--- {c}:\n{_tail(layout.log_file(c))}" for c in dead)
+            raise StackError(f"{', '.join(dead)} stopped while starting:\n{logs}")
+        if "api-server" not in components or _health(port):
+            return pids
+        time.sleep(1)
+    stop(data_dir)
+    raise StackError(
+        f"the api-server did not answer within {timeout:.0f}s; see {layout.log_file('api-server')}"
+    )
+
+
+def stop(data_dir: Path, components: Sequence[str] = COMPONENTS) -> list[str]:
+    """Stop the components that ``start`` started (by their pid files); return those stopped."""
+    layout = StackLayout(data_dir)
+    stopping = {}
+    for component in components:
+        pid = running_pid(layout, component)
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+                stopping[component] = pid
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + STOP_SECONDS
+    while stopping and time.monotonic() < deadline:
+        if all(not _group_alive(pid) for pid in stopping.values()):
+            break
+        time.sleep(0.5)
+    for pid in stopping.values():
+        if _group_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    for component in components:
+        layout.pid_file(component).unlink(missing_ok=True)
+    return list(stopping)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def credentials(user: str = DEFAULT_USER) -> tuple[str, str | None, Path]:
+    """The login user, its generated password (None if Airflow has not written it yet), the file."""
+    users = os.environ.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{user}:admin")
+    user = users.split(",")[0].split(":")[0].strip() or user
+    path = password_file()
+    try:
+        password = json.loads(path.read_text()).get(user)
+    except (OSError, ValueError):
+        password = None
+    return user, password, path
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    print(f"==> starting Airflow ({', '.join(COMPONENTS)}) on DATA_DIR={settings.data_dir}")
+    start(settings.data_dir, port=args.port)
+    layout = StackLayout(settings.data_dir)
+    user, password, path = credentials()
+    base = f"http://localhost:{args.port}"
+    print(f"==> Airflow UI: {base}")
+    print(f"    log in as {user!r}, password {password or '(not generated yet)'}")
+    print(f"    (Airflow generated it; it is kept in {path})")
+    print(f"    docs sites: {base}/platform-docs/ (in the UI: 'Metric docs', 'Data quality')")
+    print(f"    logs: {layout.log_dir}/   stop with: make down")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    stopped = stop(settings.data_dir)
+    print(f"==> stopped: {', '.join(stopped)}" if stopped else "==> nothing was running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    layout = StackLayout(load_settings().data_dir)
+    states = {c: running_pid(layout, c) for c in COMPONENTS}
+    for component, pid in states.items():
+        print(f"  {component:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    return 0 if all(states.values()) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dataplatform.stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the Airflow UI, scheduler, DAG processor and triggerer")
+    up.add_argument("--port", type=int, default=DEFAULT_PORT)
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what up started").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="which components run").set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
