@@ -28,7 +28,10 @@ METRIC_KEYS = {
     "contacts_daily": ("contact_date",),
     "promotion_revenue_daily": ("purchase_date", "product", "currency"),
     "category_quality_daily": ("created_date",),
+    "listing_contacts_daily": ("created_date",),
 }
+# Rebuilt by every run rather than by date; compared between full refresh and incremental runs too.
+LISTING_TABLES = ("listing_facts",)
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]{7,}\d(?![\w-])")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -102,17 +105,69 @@ def _normalise(value):
     return value
 
 
+def _agrees(got, expected) -> bool:
+    """Counts, keys and labels exactly; rates within rounding: both sides round to 6 decimals
+    (the generator in Python, dbt in DuckDB), and the two may break a tie differently."""
+    if isinstance(expected, float) and got is not None:
+        return abs(got - expected) <= 1.000001e-6
+    return got == expected
+
+
 @pytest.mark.parametrize("table", sorted(METRIC_KEYS))
 def test_published_metrics_match_the_ground_truth(demo_world, table):
     truth = json.loads((demo_world / "world" / "truth.json").read_text())["metrics"][table]
     columns = list(truth[0])
+    keys = METRIC_KEYS[table]
     with published(demo_world, "analyst") as con:
         rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
-    got = {tuple(_normalise(v) for v in row) for row in rows}
-    expected = {tuple(_normalise(row[c]) for c in columns) for row in truth}
-    assert got == expected, (
-        f"{table}: missing {sorted(expected - got)[:3]}, extra {sorted(got - expected)[:3]}"
+    got = {}
+    for row in rows:
+        values = dict(zip(columns, (_normalise(v) for v in row), strict=True))
+        got[tuple(values[k] for k in keys)] = values
+    expected = {tuple(_normalise(row[k]) for k in keys): row for row in truth}
+    assert len(got) == len(rows), f"{table}: a key appears twice"
+    assert set(got) == set(expected), (
+        f"{table}: missing {sorted(set(expected) - set(got))[:3]}, "
+        f"extra {sorted(set(got) - set(expected))[:3]}"
     )
+    wrong = [
+        (key, column, got[key][column], row[column])
+        for key, row in expected.items()
+        for column in columns
+        if not _agrees(got[key][column], _normalise(row[column]))
+    ]
+    assert not wrong, f"{table}: (key, column, published, true) {wrong[:5]}"
+
+
+@pytest.mark.parametrize("role", ["data_scientist", "pii_reader"])
+def test_published_contacts_per_listing_match_the_ground_truth(demo_world, role):
+    truth = json.loads((demo_world / "world" / "truth.json").read_text())
+    listing_contacts = truth["listing_contacts"]
+    with published(demo_world, role) as con:
+        by_contacts = con.execute(
+            "select contacts, count(*) from listing_facts group by all order by all"
+        ).fetchall()
+        per_day = con.execute(
+            "select created_date, count(*), count(*) filter (where contacted_within_7_days), "
+            "sum(contacts_within_7_days) from listing_facts group by all order by all"
+        ).fetchall()
+        (all_contacts,) = con.execute("select sum(contacts) from contacts_daily").fetchone()
+    assert [{"contacts": k, "listings": n} for k, n in by_contacts] == (
+        listing_contacts["listings_by_contacts"]
+    )
+    on_listings = sum(k * n for k, n in by_contacts)
+    assert on_listings == listing_contacts["contacts"]
+    assert all_contacts - on_listings == listing_contacts["contacts_about_other_listings"]
+    # the listing-level flags add up to the true daily share, row for row
+    assert [(d.isoformat(), n, c, int(k)) for d, n, c, k in per_day] == [
+        (
+            r["created_date"],
+            r["new_listings"],
+            r["listings_contacted_within_7_days"],
+            r["contacts_within_7_days"],
+        )
+        for r in truth["metrics"]["listing_contacts_daily"]
+    ]
 
 
 def test_experiment_recovers_the_true_effect(demo_world):
@@ -193,6 +248,7 @@ def test_role_databases_hold_only_their_objects(demo_world):
         "contacts_daily",
         "promotion_revenue_daily",
         "category_quality_daily",
+        "listing_contacts_daily",
         "experiment_results",
     }
     expected = {
@@ -314,7 +370,7 @@ def test_full_refresh_gives_the_same_marts_as_incremental_runs(demo_world, tmp_p
     with duckdb.connect() as con:
         con.execute(f"attach '{incremental}' as inc (read_only)")
         con.execute(f"attach '{full}' as full_refresh (read_only)")
-        for table in METRIC_KEYS:
+        for table in (*METRIC_KEYS, *LISTING_TABLES):
             diff = con.execute(
                 f"select count(*) from ((select * from inc.marts.{table} except all "
                 f"select * from full_refresh.marts.{table}) union all "
@@ -369,4 +425,4 @@ def test_dbt_unit_tests_pass(demo_world):
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "PASS=10" in result.stdout, result.stdout[-2000:]
+    assert "PASS=12" in result.stdout, result.stdout[-2000:]
