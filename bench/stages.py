@@ -32,7 +32,7 @@ con = duckdb.connect()
 started = time.perf_counter()
 con.execute(
     f"copy (select * from read_json(['{folder}/*.jsonl', '{folder}/*.jsonl.gz'], "
-    f"format = 'newline_delimited')) to '{target}' (format parquet, compression zstd)"
+    f"format = 'newline_delimited')) to '{target}' (format parquet)"
 )
 seconds = time.perf_counter() - started
 events = con.execute(f"select count(*) from '{target}'").fetchone()[0]

@@ -276,6 +276,32 @@ def test_unknown_fields_are_kept(tmp_path, landing_day):
     assert json.loads(extra)["new_top_level"] == "x"
 
 
+def _compact(event: dict) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def test_unknown_fields_are_found_in_compact_records_whose_numbers_grow(tmp_path, landing_day):
+    """A compact record skips the key scan only when its length proves it has no unknown field.
+    1E6 comes back from the parser as 1000000.0, six characters longer, exactly the length of the
+    unknown field ,"x":1 here: a length test alone would lose that field."""
+    plain = make_event(1, "listing_created")
+    grown = make_event(2, "listing_created")
+    grown_text = _compact(grown).replace(b'"properties":', b'"x":1,"properties":')
+    price = json.dumps(grown["properties"]["price"]).encode()
+    grown_text = grown_text.replace(b'"price":' + price, b'"price":1E6')
+    assert len(b'"x":1,') == len(b"1000000.0") - len(b"1E6")
+    extra = make_event(3, "listing_created", new_top_level=1)
+    landing_day("compact.jsonl", b"\n".join([_compact(plain), grown_text, _compact(extra)]) + b"\n")
+
+    result = ingest_batch(tmp_path, DAY, progress=False)
+
+    assert (result.raw, result.quarantined) == (3, 0)
+    rows = dict(_raw_rows(tmp_path, "line_number, record_with_extra_fields"))
+    assert rows[1] is None
+    assert json.loads(rows[2])["x"] == 1
+    assert json.loads(rows[3])["new_top_level"] == 1
+
+
 def test_duplicates_are_kept_in_raw(tmp_path, landing_day):
     landing_day("a.jsonl", line(make_event(1)) + b"\n" + line(make_event(1)) + b"\n")
     landing_day("b.jsonl", line(make_event(1)) + b"\n")

@@ -129,10 +129,17 @@ class _BatchWriter:
         # Record batches of a few thousand rows let DuckDB scan the chunk on every core.
         con.register("chunk", pa.Table.from_batches(table.to_batches(max_chunksize=8192)))
         unterminated = chunk.first_line + len(chunk) - 1 if chunk.last_unterminated else -1
-        con.execute(
-            "create or replace temp table checked as "
-            + checked_records_sql(self.batch_day, source, unterminated)
-        )
+        try:
+            con.execute(
+                "create or replace temp table checked as "
+                + checked_records_sql(self.batch_day, source, unterminated, assume_json=True)
+            )
+        except duckdb.InvalidInputException:
+            # Some record is malformed JSON: the exact query finds which, and why.
+            con.execute(
+                "create or replace temp table checked as "
+                + checked_records_sql(self.batch_day, source, unterminated)
+            )
         counts = con.execute(
             "select reason, detail, event_date, count(*) from checked group by all"
         ).fetchall()
@@ -148,7 +155,7 @@ class _BatchWriter:
                 f"copy (select {RAW_COLUMNS} from checked where reason is null) "
                 f"to '{self.raw_dir}' (format parquet, partition_by (event_date), "
                 f"filename_pattern '{key}-c{index:04d}-{{i}}', overwrite_or_ignore, "
-                "compression zstd)"
+                "compression snappy)"
             )
         rejected = len(chunk) - valid
         if rejected:

@@ -62,7 +62,21 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 def _field(name: str) -> str:
-    return f'f."{name}"'
+    """The field's JSON text, a column of its own (see ``fields`` in checked_records_sql)."""
+    return f'"json_{name}"'
+
+
+def _unpacked_fields() -> str:
+    # One json_extract with a list of paths parses the record once; unlike json_transform it
+    # tells a present null ('null') from an absent key (SQL NULL). Each value becomes a column
+    # once, instead of a list lookup wherever a rule reads it.
+    return ",\n        ".join(
+        f"f[{index}] as {_field(name)}" for index, name in enumerate(TOP_FIELDS, start=1)
+    )
+
+
+def _paths(names: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_q(f"$.{name}") for name in names) + "]"
 
 
 def _prop(name: str) -> str:
@@ -248,20 +262,50 @@ def _string(name: str) -> str:
     return f"({_field(name)} ->> '$')"
 
 
-def _serialized_length() -> str:
-    """The length of the record if it held only the known fields, written compactly."""
+# A number whose re-serialised text can be longer than it was written: an exponent (1E5 comes
+# back as 100000.0), and the non-standard NaN and Infinity DuckDB's reader accepts.
+_MAY_HAVE_GROWN = _q(r"(?i)[0-9]e|\.0([^0-9]|$)|nan|inf")
+
+
+def _without_extra_fields() -> str:
+    """True only for a record that provably has no unknown top-level field, without parsing it
+    again: its length is exactly what its known fields take, written compactly.
+
+    The known values come back from json_extract re-serialised compactly. Strings never come
+    back longer (escapes such as \\u00e9 come back shorter), so a record with an unknown field is
+    longer than the sum, unless a number inside ``properties`` came back longer than written;
+    such records, and any with whitespace, escapes or other layouts, are parsed for their keys.
+    """
     parts = [
-        f"coalesce(len({_field(name)}) + {len(name) + 4}, 0)"  # "name": value,
+        f"coalesce(len({_field(name)}) + {len(name) + 4}, 0)"  # "name":value,
         for name in TOP_FIELDS
     ]
-    return f"(1 + {' + '.join(parts)})"  # braces, less the last field's comma
+    length = f"1 + {' + '.join(parts)}"  # the braces, less the last field's comma
+    props = _field("properties")
+    return (
+        f"body_length = {length} "
+        f"and not regexp_matches(coalesce({props}::varchar, ''), {_MAY_HAVE_GROWN})"
+    )
 
 
-def checked_records_sql(batch_day: date, source_file: str, unterminated_line: int) -> str:
+def checked_records_sql(
+    batch_day: date, source_file: str, unterminated_line: int, *, assume_json: bool = False
+) -> str:
     """SQL over the table ``chunk(line, line_number)``: one row per record with its quarantine
-    ``reason``/``detail`` (null when valid) and the typed raw columns."""
+    ``reason``/``detail`` (null when valid) and the typed raw columns.
+
+    With ``assume_json`` the query skips the separate validity parse for records that look like
+    objects, and DuckDB raises on the first one that is malformed: the caller then runs the exact
+    query. Nearly every chunk is clean, so nearly every record is parsed once instead of twice.
+    """
     rule_list = rules(batch_day)
     known = _in(TOP_FIELDS)
+    looks_like_object = "left(ltrim(text), 1) = '{'"
+    validity = (
+        f"case when {looks_like_object} then true else json_valid(text) end"
+        if assume_json
+        else "json_valid(text)"
+    )
     return f"""
 with decoded as (
     select
@@ -298,7 +342,7 @@ measured as (
 parsed as (
     select
         *,
-        case when body_length > 0 then json_valid(text) end as is_json
+        case when body_length > 0 then {validity} end as is_json
     from measured
 ),
 
@@ -309,11 +353,16 @@ fields as (
         -- json_transform only ever sees valid JSON: a CASE does not stop DuckDB from
         -- evaluating it on every row of a vector, and it raises on malformed input
         case when is_json and left(ltrim(text), 1) = '{{'
-            then json_transform(
-                case when is_json then text else '{{}}' end, {_json_struct(TOP_FIELDS)}
-            )
+            then json_extract(case when is_json then text else '{{}}' end, {_paths(TOP_FIELDS)})
         end as f
     from parsed
+),
+
+unpacked as (
+    select
+        * exclude (f),
+        {_unpacked_fields()}
+    from fields
 ),
 
 properties as (
@@ -328,7 +377,7 @@ properties as (
         {_string("occurred_at")} as occurred_at_text,
         timezone('UTC', try_cast({_string("occurred_at")} as timestamptz)) as occurred_at,
         {_string("platform")} as platform
-    from fields
+    from unpacked
 ),
 
 flagged as (
@@ -352,10 +401,10 @@ select
     platform,
     {_string("app_version")} as app_version,
     {_field("properties")} as properties,
-    -- Unknown top-level fields are kept: the whole record, where it has any. A compact record
-    -- whose length is exactly what its known fields take has none; only others are parsed.
+    -- Unknown top-level fields are kept: the whole record, where it has any. Only records that
+    -- might have some are parsed for their keys (see _without_extra_fields).
     case
-        when is_object and body_length <> {_serialized_length()}
+        when is_object and not ({_without_extra_fields()})
             and len(list_filter(
                 json_keys(case when is_object then text else '{{}}' end), k -> k not in {known}
             )) > 0
