@@ -398,24 +398,22 @@ def test_accounting_holds_for_every_landing_file(demo_world):
     assert out.stdout.count("yes published") == len(files)
 
 
-def test_dbt_unit_tests_pass(demo_world):
-    """The dbt unit tests (funnel attribution, the 7-day window, redaction, statistics) run here
-    rather than in every pipeline run; they need the built warehouse for column types."""
+def _dbt_test(demo_world: Path, selection: str) -> subprocess.CompletedProcess:
     from dataplatform.transform.dbt import DBT_PROJECT_DIR
 
     paths = DbtPaths.under(demo_world)
-    result = subprocess.run(
+    return subprocess.run(
         [
             Path(sys.executable).parent / "dbt",
             "test",
             "--select",
-            "test_type:unit",
+            selection,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
             "--target-path",
-            str(demo_world / "dbt" / "unit-target"),
+            str(demo_world / "dbt" / "test-target"),
             "--log-path",
             str(demo_world / "dbt" / "logs"),
         ],
@@ -424,5 +422,21 @@ def test_dbt_unit_tests_pass(demo_world):
         text=True,
         timeout=600,
     )
+
+
+def test_dbt_unit_tests_pass(demo_world):
+    """The dbt unit tests (funnel attribution, the 7-day window, redaction, statistics) run here
+    rather than in every pipeline run; they need the built warehouse for column types."""
+    result = _dbt_test(demo_world, "test_type:unit")
     assert result.returncode == 0, result.stdout[-4000:]
     assert "PASS=12" in result.stdout, result.stdout[-2000:]
+
+
+def test_dbt_data_tests_pass_on_the_demo_warehouse(demo_world):
+    """dbt's data tests (keys, relationships, accepted values, the singular invariants) run here
+    on the warehouse the pipeline built; in a pipeline run the gates check the data instead."""
+    result = _dbt_test(demo_world, "test_type:data")
+    assert result.returncode == 0, result.stdout[-4000:]
+    passed = re.search(r"PASS=(\d+)", result.stdout)
+    assert passed and int(passed.group(1)) > 200, result.stdout[-2000:]
+    assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout, result.stdout[-2000:]
