@@ -50,8 +50,9 @@ class DocsLayout:
 
     @property
     def dbt_target(self) -> Path:
-        """dbt's own output for the docs, apart from the pipeline's target folder."""
-        return self.data_dir / "dbt" / "docs-target"
+        """dbt's output folder, the pipeline's own: the build that just ran parsed the project
+        there with the same vars, so ``docs generate`` reuses that parse (partial parsing)."""
+        return DbtPaths.under(self.data_dir).target
 
     @property
     def data_docs(self) -> Path:
@@ -80,9 +81,7 @@ def generate_dbt_docs(data_dir: Path, version_id: str, run_date: date | None) ->
     site = layout.dbt_docs(version_id)
     if (site / "index.html").is_file():
         return site
-    paths = DbtPaths.under(data_dir)
-    paths = DbtPaths(warehouse=paths.warehouse, target=layout.dbt_target, logs=paths.logs)
-    run_dbt(dbt_docs_args(version_id, run_date, paths), data_dir)
+    run_dbt(dbt_docs_args(version_id, run_date, DbtPaths.under(data_dir)), data_dir)
     staging = site.with_name(f".{version_id}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

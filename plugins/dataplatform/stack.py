@@ -15,6 +15,7 @@ to change), whose password Airflow generates on the first start into
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,27 +60,33 @@ class StackLayout:
         return self.log_dir / f"{component}.log"
 
 
-def airflow_home(env: dict[str, str] | None = None) -> Path:
+def airflow_home(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     return Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
 
 
-def password_file(env: dict[str, str] | None = None) -> Path:
+def password_file(env: Mapping[str, str] | None = None) -> Path:
     """Where the simple auth manager keeps the passwords it generated (Airflow's default)."""
     env = os.environ if env is None else env
     configured = env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
     return Path(configured or airflow_home(env) / "simple_auth_manager_passwords.json.generated")
 
 
-def stack_env(port: int, host: str = "127.0.0.1") -> dict[str, str]:
-    """The components' environment: the caller's (DATA_DIR, AIRFLOW_HOME, dags and plugins
-    folders from the Makefile) plus where the api-server listens; an explicit setting wins."""
-    env = dict(os.environ)
+def stack_env(
+    port: int, host: str = "127.0.0.1", base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The components' environment: ``base`` (default: this process's, with DATA_DIR,
+    AIRFLOW_HOME, the dags and plugins folders from the Makefile) plus where the api-server
+    listens; an explicit setting in ``base`` wins."""
+    env = dict(os.environ if base is None else base)
     env.setdefault("AIRFLOW__API__HOST", host)
     env.setdefault("AIRFLOW__API__PORT", str(port))
     # Log links in alerts and the workers' execution API point at this api-server.
     env.setdefault("AIRFLOW__API__BASE_URL", f"http://localhost:{port}")
     env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
+    # LocalExecutor keeps one worker process per parallel task slot (default 32, ~130 MB each);
+    # the pipeline runs at most a few tasks at once, and DuckDB uses every core for each.
+    env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -88,14 +95,25 @@ def _airflow() -> str:
     return str(Path(sys.executable).parent / "airflow")
 
 
-def running_pid(layout: StackLayout, component: str) -> int | None:
-    """The component's pid if its pid file names a live Airflow process (not a recycled pid)."""
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a live process (from /proc), None if gone or a zombie."""
     try:
-        pid = int(layout.pid_file(component).read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (command name) "
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def running_pid(layout: StackLayout, component: str) -> int | None:
+    """The component's pid while the process its pid file names is alive. The file holds the
+    pid and the process's start time, so a recycled pid is not taken for ours."""
+    try:
+        pid_text, started = layout.pid_file(component).read_text().split()
+        pid = int(pid_text)
     except (OSError, ValueError):
         return None
-    return pid if b"airflow" in cmdline else None
+    return pid if _process_start(pid) == started else None
 
 
 def _port_in_use(host: str, port: int) -> bool:
@@ -125,8 +143,11 @@ def start(
     port: int = DEFAULT_PORT,
     components: Sequence[str] = COMPONENTS,
     timeout: float = 240,
+    env: Mapping[str, str] | None = None,
+    migrate: bool = True,
 ) -> dict[str, int]:
-    """Start the components in the background; return their pids once the UI answers."""
+    """Start the components in the background; return their pids once the UI answers.
+    ``migrate=False`` skips ``airflow db migrate`` for a database known to be current."""
     layout = StackLayout(data_dir)
     already = {c: pid for c in components if (pid := running_pid(layout, c))}
     if already:
@@ -136,43 +157,69 @@ def start(
         )
     if _port_in_use("127.0.0.1", port):
         raise StackError(f"port {port} is taken; choose another: make up AIRFLOW_PORT=8090")
-    env = stack_env(port)
+    components_env = stack_env(port, base=env)
     layout.run_dir.mkdir(parents=True, exist_ok=True)
     layout.log_dir.mkdir(parents=True, exist_ok=True)
-    migrate_log = layout.log_file("db-migrate")
-    with migrate_log.open("wb") as log:
-        migrated = subprocess.run(
-            [_airflow(), "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    if migrated.returncode != 0:
-        raise StackError(f"airflow db migrate failed:\n{_tail(migrate_log)}")
-    pids: dict[str, int] = {}
-    for component in components:
-        with layout.log_file(component).open("ab") as log:
-            process = subprocess.Popen(
-                [_airflow(), component],
-                env=env,
+    if migrate:
+        migrate_log = layout.log_file("db-migrate")
+        with migrate_log.open("wb") as log:
+            migrated = subprocess.run(
+                [_airflow(), "db", "migrate"],
+                env=components_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: down stops it and its children
             )
-        layout.pid_file(component).write_text(f"{process.pid}\n")
-        pids[component] = process.pid
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+        if migrated.returncode != 0:
+            raise StackError(f"airflow db migrate failed:\n{_tail(migrate_log)}")
+    # The api-server first: the scheduler's task processes talk to it (the execution API).
+    pids = {}
+    api = [c for c in components if c == "api-server"]
+    others = [c for c in components if c != "api-server"]
+    for group, api_port in ((api, port), (others, None)):
+        for component in group:
+            pids[component] = _spawn(layout, component, components_env)
+        if group:
+            _wait_until_up(layout, group, api_port, timeout)
+    return pids
+
+
+def _spawn(layout: StackLayout, component: str, env: dict[str, str]) -> int:
+    with layout.log_file(component).open("ab") as log:
+        process = subprocess.Popen(
+            [_airflow(), component],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: down stops it and its children
+        )
+    layout.pid_file(component).write_text(f"{process.pid} {_process_start(process.pid)}\n")
+    return process.pid
+
+
+def _wait_until_up(
+    layout: StackLayout, components: Sequence[str], port: int | None, timeout: float
+) -> None:
+    """Until the api-server answers (``port``), or a few seconds for the others; a component
+    that exits meanwhile stops the whole stack with its log's tail."""
+    deadline = time.monotonic() + (timeout if port else 5)
+    while True:
         dead = [c for c in components if running_pid(layout, c) is None]
         if dead:
-            stop(data_dir)
+            stop(layout.data_dir)
             logs = "\n".join(f"--- {c}:\n{_tail(layout.log_file(c))}" for c in dead)
             raise StackError(f"{', '.join(dead)} stopped while starting:\n{logs}")
-        if "api-server" not in components or _health(port):
-            return pids
+        if port is None and time.monotonic() >= deadline:
+            return
+        if port is not None and _health(port):
+            return
+        if time.monotonic() >= deadline:
+            stop(layout.data_dir)
+            raise StackError(
+                f"the api-server did not answer within {timeout:.0f}s; "
+                f"see {layout.log_file('api-server')}"
+            )
         time.sleep(1)
-    stop(data_dir)
-    raise StackError(
-        f"the api-server did not answer within {timeout:.0f}s; see {layout.log_file('api-server')}"
-    )
 
 
 def stop(data_dir: Path, components: Sequence[str] = COMPONENTS) -> list[str]:
@@ -201,6 +248,8 @@ def stop(data_dir: Path, components: Sequence[str] = COMPONENTS) -> list[str]:
 
 
 def _group_alive(pgid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)  # reap it if this process started it (no zombie left)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -210,11 +259,13 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def credentials(user: str = DEFAULT_USER) -> tuple[str, str | None, Path]:
-    """The login user, its generated password (None if Airflow has not written it yet), the file."""
-    users = os.environ.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{user}:admin")
-    user = users.split(",")[0].split(":")[0].strip() or user
-    path = password_file()
+def credentials(env: Mapping[str, str] | None = None) -> tuple[str, str | None, Path]:
+    """The login user (the first of ``simple_auth_manager_users``), the password Airflow
+    generated for it (None until the api-server's first start), and the file that keeps it."""
+    env = os.environ if env is None else env
+    users = env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS") or f"{DEFAULT_USER}:admin"
+    user = users.split(",")[0].split(":")[0].strip()
+    path = password_file(env)
     try:
         password = json.loads(path.read_text()).get(user)
     except (OSError, ValueError):

@@ -1,0 +1,105 @@
+"""What a user does in a real browser: log in to Airflow, see the DAGs and their runs, open the
+dbt docs from the UI to find a metric's definition and lineage, open the latest validation."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+
+from dataplatform.docs_site import DocsLayout
+from dataplatform.publish.versions import current_version
+
+pytestmark = pytest.mark.slow
+
+METRIC = "active_users_daily"
+
+
+def test_the_ui_and_the_docs_sites_require_a_login(ui_world, browser):
+    with httpx.Client(base_url=ui_world.base_url, follow_redirects=False) as client:
+        assert client.get("/api/v2/dags").status_code == 401
+        docs = client.get("/platform-docs/")
+        assert docs.status_code == 307
+        assert docs.headers["location"].startswith("/auth/login?next=")
+        assert client.get("/platform-docs/dbt/current/").status_code == 307
+        assert client.get("/platform-docs/quality/index.html").status_code == 307
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(f"{ui_world.base_url}/")
+        tab.get_by_label("Username").fill(ui_world.user)
+        tab.get_by_label("Password").fill(ui_world.password + "-wrong")
+        tab.get_by_role("button", name="Sign in").click()
+        tab.get_by_text(re.compile("invalid credentials", re.IGNORECASE)).first.wait_for()
+        assert "/auth/login" in tab.url
+    finally:
+        context.close()
+
+
+def test_the_dags_and_their_runs_are_listed(page, ui_world, screenshots):
+    page.goto(f"{ui_world.base_url}/dags")
+    for dag_id in ("ingest_events", "extract_operational", "transform"):
+        page.get_by_role("link", name=dag_id, exact=True).wait_for()
+    screenshots(page, "airflow-dags")
+    page.get_by_role("link", name="transform", exact=True).click()
+    page.wait_for_url("**/dags/transform**")
+    # The run make demo recorded (in-process DAG.test), with the docs task after publish.
+    page.get_by_text("dbt_docs").first.wait_for()
+    page.get_by_text("publish").first.wait_for()
+    screenshots(page, "airflow-transform-runs")
+
+
+def test_a_metrics_definition_and_lineage_from_the_ui(page, ui_world, screenshots):
+    # What dbt wrote for the docs is what the docs site must show.
+    manifest_path = DocsLayout(ui_world.data_dir).dbt_target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    model = manifest["nodes"][f"model.dataplatform.{METRIC}"]
+    first_sentence = model["description"].split(". ")[0].replace("`", "")
+    upstream = [manifest["nodes"][n]["name"] for n in model["depends_on"]["nodes"]]
+    assert first_sentence and upstream
+
+    page.goto(f"{ui_world.base_url}/dags")
+    page.get_by_role("link", name="Metric docs").click()
+    page.wait_for_url("**/plugin/metric-docs/**")
+    docs = page.frame_locator("iframe[title='Metric docs']")
+    docs.get_by_placeholder("Search for models...").fill(METRIC)
+    docs.locator(f".search-result[href$='model.dataplatform.{METRIC}']").click()
+    docs.get_by_text(first_sentence).first.wait_for()
+    body = docs.locator("body").inner_text()
+    assert "Depends On" in body and "Referenced By" in body
+    for name in upstream:
+        assert name in body, f"{name} (upstream of {METRIC}) is not on its docs page"
+    screenshots(page, "dbt-docs-metric")
+
+    docs.locator(".launcher-btn").click()  # dbt docs' lineage graph of this model
+    docs.locator("#cy canvas").first.wait_for()
+    docs.locator("a[title='View Fullscreen']").first.click()
+    page.wait_for_timeout(1500)  # the graph's layout animation
+    screenshots(page, "dbt-docs-lineage")
+
+
+def test_the_latest_validation_from_the_ui(page, ui_world, screenshots):
+    published = current_version(DocsLayout(ui_world.data_dir).published)
+    results = sorted(
+        (ui_world.data_dir / "quality" / "validations").glob("*/*/*/*.json"),
+        key=lambda p: json.loads(p.read_text())["meta"]["run_id"]["run_time"],
+    )
+    latest_suite = json.loads(results[-1].read_text())["suite_name"]
+
+    page.goto(f"{ui_world.base_url}/dags")
+    page.get_by_role("link", name="Data quality").click()
+    page.wait_for_url("**/plugin/data-quality**")
+    front = page.frame_locator("iframe[title='Data quality']")
+    front.get_by_text(published).first.wait_for()  # the published version is named
+    rows = front.locator("#validations tr")
+    rows.nth(1).wait_for()
+    assert rows.count() == len(results) + 1  # header + every validation of the small world
+    assert latest_suite in rows.nth(1).inner_text()
+    screenshots(page, "data-quality")
+
+    rows.nth(1).get_by_role("link").click()
+    front.get_by_text("Success Percent").first.wait_for()  # Great Expectations' own page
+    assert latest_suite in front.locator("body").inner_text()
+    screenshots(page, "data-docs-validation")

@@ -1,0 +1,162 @@
+"""The docs sites' web app and the process management behind ``make up``/``make down``, on real
+files and real processes (the browser test covers them end to end, through Airflow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dataplatform import stack
+from dataplatform.docs_site import DocsLayout, create_app, latest_validations, prune_dbt_docs
+from dataplatform.publish.versions import MANIFEST, point_current_at
+
+
+def publish_version(data_dir: Path, version_id: str, docs: str | None) -> None:
+    version = data_dir / "published" / "versions" / version_id
+    version.mkdir(parents=True)
+    published_at = f"2026-11-0{len(list(version.parent.iterdir()))}T00:00:00+00:00"
+    (version / MANIFEST).write_text(
+        json.dumps(
+            {"version_id": version_id, "logical_date": "2026-11-01", "published_at": published_at}
+        )
+    )
+    if docs is not None:
+        site = DocsLayout(data_dir).dbt_docs(version_id)
+        site.mkdir(parents=True)
+        (site / "index.html").write_text(docs)
+
+
+def validation(data_dir: Path, suite: str, run_time: str, failed: int) -> None:
+    stamp = run_time.replace("-", "").replace(":", "").replace("+0000", "Z")
+    relative = Path(suite) / "__none__" / stamp / f"metrics-{suite}"
+    result = DocsLayout(data_dir).validations / relative.with_suffix(".json")
+    result.parent.mkdir(parents=True)
+    result.write_text(
+        json.dumps(
+            {
+                "suite_name": suite,
+                "success": failed == 0,
+                "meta": {"run_id": {"run_name": None, "run_time": run_time}},
+                "statistics": {"evaluated_expectations": 5, "unsuccessful_expectations": failed},
+            }
+        )
+    )
+    page = DocsLayout(data_dir).data_docs / "validations" / relative.with_suffix(".html")
+    page.parent.mkdir(parents=True)
+    page.write_text(f"<h1>{suite} at {run_time}</h1>")
+
+
+def test_dbt_docs_follow_the_published_current_version(tmp_path):
+    publish_version(tmp_path, "2026-11-01-aaaa", "<p>docs of aaaa</p>")
+    publish_version(tmp_path, "2026-11-02-bbbb", "<p>docs of bbbb</p>")
+    layout = DocsLayout(tmp_path).published
+    client = TestClient(create_app(tmp_path))
+
+    point_current_at(layout, "2026-11-02-bbbb")
+    assert client.get("/dbt/current/").text == "<p>docs of bbbb</p>"
+    assert client.get("/dbt/current/").headers["cache-control"] == "no-cache"
+    point_current_at(layout, "2026-11-01-aaaa")  # a rollback moves the docs with the data
+    assert client.get("/dbt/current/").text == "<p>docs of aaaa</p>"
+    assert client.get("/dbt/2026-11-02-bbbb/index.html").text == "<p>docs of bbbb</p>"
+    front = client.get("/").text
+    assert "2026-11-01-aaaa" in front and "dbt/2026-11-02-bbbb/" in front
+    assert client.get("/dbt/2026-11-03-none/").status_code == 404
+
+
+def test_nothing_outside_the_sites_is_served(tmp_path):
+    publish_version(tmp_path, "v1", "<p>docs</p>")
+    point_current_at(DocsLayout(tmp_path).published, "v1")
+    (tmp_path / "secret.txt").write_text("TOP-SECRET-CONTENT")
+    DocsLayout(tmp_path).data_docs.mkdir(parents=True)
+    client = TestClient(create_app(tmp_path))
+    for path in (
+        "/quality/../../secret.txt",
+        "/quality/%2e%2e/%2e%2e/secret.txt",
+        "/dbt/..%2f..%2f..%2fsecret.txt/",
+        "/dbt/current/..%2f..%2f..%2f..%2fsecret.txt",
+        "/dbt/v1/%2e%2e/%2e%2e/%2e%2e/%2e%2e/secret.txt",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "TOP-SECRET-CONTENT" not in response.text, path
+
+
+def test_the_front_page_lists_the_latest_validations_newest_first(tmp_path):
+    validation(tmp_path, "raw_events_batch", "2026-11-22T10:00:00+00:00", failed=0)
+    validation(tmp_path, "marts", "2026-11-22T11:00:00+00:00", failed=2)
+    found = latest_validations(DocsLayout(tmp_path))
+    assert [(v.suite, v.success, v.failed) for v in found] == [
+        ("marts", False, 2),
+        ("raw_events_batch", True, 0),
+    ]
+    client = TestClient(create_app(tmp_path))
+    front = client.get("/").text
+    assert front.index("marts") < front.index("raw_events_batch")
+    assert "FAILED" in front and "3 of 5 met" in front
+    page = client.get(f"/quality/{found[0].page}")
+    assert page.status_code == 200 and "marts at" in page.text
+
+
+def test_docs_of_versions_no_longer_published_are_pruned(tmp_path):
+    publish_version(tmp_path, "kept", "<p>kept</p>")
+    orphan = DocsLayout(tmp_path).dbt_docs("pruned-by-publish")
+    orphan.mkdir(parents=True)
+    assert prune_dbt_docs(DocsLayout(tmp_path)) == ["pruned-by-publish"]
+    assert not orphan.exists() and DocsLayout(tmp_path).dbt_docs("kept").is_dir()
+
+
+def _sleeping_group() -> subprocess.Popen:
+    """A process in its own group with a child of its own, as the Airflow components have."""
+    code = "import subprocess, time; subprocess.Popen(['sleep', '300']); time.sleep(300)"
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+
+
+def test_stop_ends_the_process_groups_it_started(tmp_path):
+    layout = stack.StackLayout(tmp_path)
+    layout.run_dir.mkdir(parents=True)
+    process = _sleeping_group()
+    time.sleep(0.5)  # its child is started
+    layout.pid_file("scheduler").write_text(f"{process.pid} {stack._process_start(process.pid)}")
+    assert stack.running_pid(layout, "scheduler") == process.pid
+
+    assert stack.stop(tmp_path) == ["scheduler"]
+    assert process.wait(timeout=5) is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # the child went with it
+    assert not layout.pid_file("scheduler").exists()
+    assert stack.running_pid(layout, "scheduler") is None
+
+
+def test_a_recycled_pid_is_not_taken_for_a_component(tmp_path):
+    layout = stack.StackLayout(tmp_path)
+    layout.run_dir.mkdir(parents=True)
+    process = _sleeping_group()
+    try:
+        # The pid file's start time is not this process's: another process had that pid.
+        layout.pid_file("triggerer").write_text(f"{process.pid} 1")
+        assert stack.running_pid(layout, "triggerer") is None
+        assert stack.stop(tmp_path) == []
+        assert process.poll() is None
+    finally:
+        os.killpg(process.pid, 9)
+        process.wait()
+
+
+def test_make_up_prints_the_login_airflow_generated(tmp_path):
+    env = {"AIRFLOW_HOME": str(tmp_path)}
+    assert stack.credentials(env) == (
+        "admin",
+        None,
+        tmp_path / "simple_auth_manager_passwords.json.generated",
+    )
+    (tmp_path / "simple_auth_manager_passwords.json.generated").write_text('{"admin": "s3cr3t"}')
+    assert stack.credentials(env)[:2] == ("admin", "s3cr3t")
+    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = "ana:viewer,bob:admin"
+    assert stack.credentials(env)[:2] == ("ana", None)
