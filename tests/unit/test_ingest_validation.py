@@ -378,3 +378,13 @@ def test_accounting_balances_every_file(tmp_path, landing_day):
         "c.jsonl": (0, 0, 0),
     }
     assert all(b.balanced and b.state == "held" for b in balances.values())
+
+
+def test_files_whose_names_differ_only_in_punctuation_keep_their_own_records(
+    tmp_path, landing_day
+):
+    landing_day("part.a.jsonl", line(make_event(1)) + b"\n")
+    landing_day("part_a.jsonl", line(make_event(2)) + b"\n")
+    result = ingest_batch(tmp_path, DAY, progress=False)
+    assert result.raw == 2
+    assert len(_raw_rows(tmp_path, "event_id")) == 2
