@@ -59,6 +59,8 @@ def _gate_alert(result, label: str, ds: str, dag_id: str, task_id: str) -> Alert
             "validation_result": result.result_path,
         },
         failures=[asdict(f) for f in result.failures],
+        offending_rows=result.offending_rows,
+        sample=result.sample,
         links={
             label: url
             for label, url in (

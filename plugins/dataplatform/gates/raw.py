@@ -1,4 +1,10 @@
-"""The raw gate: batch-level checks on a pending landing batch before readers may see it."""
+"""The raw gate: a pending landing batch is checked before readers may see it.
+
+Two validations in DuckDB: the batch's events row by row (a view over the batch's Parquet files:
+the contract's keys, types and lateness window, re-checked independently of the ingest code),
+and one row of batch-level metrics (quarantine ratio, volume against the trailing batches,
+duplicates, anonymous share, event-type mix), aggregated once into the gate's scratch database.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,22 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
-
 from dataplatform import lake
-from dataplatform.gates.runner import GateResult, load_suite, validate_frame
+from dataplatform.gates import workspace
+from dataplatform.gates.runner import Asset, GateResult, load_suite, run_gate
 
 SUITE = "raw_events_batch"
 TRAILING_BATCHES = 7
+# The event contract: an event may land up to 3 days after its date, and up to an hour early
+# (clock skew), so a batch's event dates lie in [batch date - 3, batch date + 1].
+LATE_DAYS = 3
+# The columns the expectations read, for a batch without any valid event.
+EMPTY_BATCH = (
+    "select null::varchar as event_id, null::varchar as event_type, "
+    "null::timestamp as occurred_at, null::varchar as user_id, null::varchar as anonymous_id, "
+    "null::varchar as session_id, null::varchar as platform, null::date as event_date, "
+    "null::varchar as source_file, null::bigint as line_number where false"
+)
 
 
 def _trailing_volume(lake_dir: Path, day: date) -> float | None:
@@ -26,51 +41,86 @@ def _trailing_volume(lake_dir: Path, day: date) -> float | None:
     return sum(volumes) / len(volumes) if volumes else None
 
 
-def batch_metrics(data_dir: Path, day: date):
-    """One row of batch metrics, aggregated by DuckDB over the pending batch's Parquet files."""
+def prepare_batch(work: Path, data_dir: Path, day: date) -> dict:
+    """In the scratch database ``work``: the view ``batch_events`` over the pending batch and
+    the one-row table ``batch_metrics``; returns that row."""
     lake_dir = data_dir / "lake"
     pending = lake.pending_batch_dir(lake_dir, day)
     manifest = json.loads((pending / lake.MANIFEST_NAME).read_text())
-    trailing = _trailing_volume(lake_dir, day)
     files = list(pending.glob("event_date=*/*.parquet"))
-    with duckdb.connect() as con:
+    with workspace.connect(work) as con:
         if files:
-            stats = con.execute(
-                """
+            con.execute(
+                "create view batch_events as select * from read_parquet("
+                f"{workspace.parquet_list(files)}, hive_partitioning = true)"
+            )
+        else:
+            con.execute(f"create view batch_events as {EMPTY_BATCH}")
+        con.execute(
+            """
+            create table batch_metrics as
+            with stats as (
                 select
+                    count(*) as parquet_rows,
                     count(*) - count(distinct event_id) as duplicate_event_ids,
                     avg((user_id is null)::int) as user_id_null_ratio,
                     avg((event_type = 'session_started')::int) as session_started_share,
-                    avg((event_type = 'listing_viewed')::int) as listing_viewed_share,
-                    count(distinct event_type) as event_types
-                from read_parquet(?)
-                """,
-                [[str(f) for f in files]],
-            ).df()
-        else:
-            stats = con.execute(
-                "select 0 as duplicate_event_ids, null::double as user_id_null_ratio, "
-                "null::double as session_started_share, null::double as listing_viewed_share, "
-                "0 as event_types"
-            ).df()
-    read = manifest["records_read"]
-    stats.insert(0, "batch_date", day.isoformat())
-    stats["records_read"] = read
-    stats["raw_records"] = manifest["raw"]
-    stats["quarantined"] = manifest["quarantined"]
-    stats["quarantine_ratio"] = manifest["quarantined"] / read if read else 0.0
-    stats["files_rejected"] = sum(f["rejected_whole"] for f in manifest["files"])
-    stats["duplicate_ratio"] = (
-        stats["duplicate_event_ids"] / manifest["raw"] if manifest["raw"] else 0.0
-    )
-    stats["volume_vs_trailing"] = manifest["raw"] / trailing if trailing else None
-    return stats
+                    avg((event_type = 'listing_viewed')::int) as listing_viewed_share
+                from batch_events
+            )
+            select
+                $batch_date::date as batch_date,
+                $records_read::bigint as records_read,
+                $raw::bigint as raw_records,
+                $quarantined::bigint as quarantined,
+                coalesce($quarantined / nullif($records_read, 0), 0) as quarantine_ratio,
+                $files_rejected::bigint as files_rejected,
+                $raw - parquet_rows as manifest_minus_parquet_rows,
+                duplicate_event_ids,
+                coalesce(duplicate_event_ids / nullif(parquet_rows, 0), 0) as duplicate_ratio,
+                user_id_null_ratio,
+                session_started_share,
+                listing_viewed_share,
+                $trailing::double as trailing_mean_raw_records,
+                $raw / $trailing::double as volume_vs_trailing
+            from stats
+            """,
+            {
+                "batch_date": day.isoformat(),
+                "records_read": manifest["records_read"],
+                "raw": manifest["raw"],
+                "quarantined": manifest["quarantined"],
+                "files_rejected": sum(f["rejected_whole"] for f in manifest["files"]),
+                "trailing": _trailing_volume(lake_dir, day),
+            },
+        )
+        return workspace.one_row(con, "batch_metrics")
 
 
 def run_raw_gate(data_dir: Path, day: date) -> GateResult:
     overrides = {}
     if max_ratio := os.environ.get("RAW_GATE_MAX_QUARANTINE_RATIO"):
         overrides["quarantine_ratio"] = {"max_value": float(max_ratio)}
-    suite = load_suite(SUITE, overrides)
-    frame = batch_metrics(data_dir, day)
-    return validate_frame(suite, frame, data_dir / "quality", label=day.isoformat())
+    with workspace.scratch_database("raw") as work:
+        metrics = prepare_batch(work, data_dir, day)
+        return run_gate(
+            load_suite(SUITE, overrides),
+            {
+                "batch_metrics": Asset(
+                    work, "batch_metrics", source="raw_batch", row_ref="batch_date"
+                ),
+                "batch_events": Asset(
+                    work,
+                    "batch_events",
+                    source="raw_batch",
+                    row_ref="source_file || ':' || line_number",
+                ),
+            },
+            data_dir / "quality",
+            label=day.isoformat(),
+            parameters={
+                "earliest_event_date": (day - timedelta(days=LATE_DAYS)).isoformat(),
+                "latest_event_date": (day + timedelta(days=1)).isoformat(),
+            },
+            metrics=metrics,
+        )

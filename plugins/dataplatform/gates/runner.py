@@ -1,25 +1,56 @@
-"""Run a committed expectation suite with Great Expectations and say what failed, plainly.
+"""Run a gate's committed expectation suites as SQL on DuckDB, and say what failed, plainly.
 
-The suites are JSON under ``expectations/suites/``: reviewed like code, loaded into an ephemeral
-GX context at run time, so a run never rewrites the committed configuration and parallel tasks
-cannot corrupt it.
+A gate is one JSON file under ``expectations/suites/``: reviewed like code, loaded into an
+ephemeral GX context at run time, so a run never rewrites the committed configuration and
+parallel tasks cannot corrupt it. The file lists validations; each names an asset (a table or
+view of a DuckDB database, bound by the gate's module) and the expectations it must meet.
+
+Great Expectations runs every expectation as SQL in DuckDB through its SQLAlchemy engine (see
+``sql_adapter``): the rows stay in the engine, and what comes back to Python are aggregates and
+at most ``partial_unexpected_count`` offending rows per expectation. The result store and the
+Data Docs site live under ``DATA_DIR/quality``.
+
+Personal data: GX keeps the offending values it fetched in its results and Data Docs, so a
+suite never puts a row-level expectation on a column that holds personal data (free text,
+e-mails, names); such rules are counted in SQL instead (see the operational gate). What reaches
+an alert is scrubbed of e-mail addresses and phone numbers on top, and an expectation with
+``"sample": false`` in its meta sends counts only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataplatform.alerting.scrub import scrub_value
 from dataplatform.config import REPO_ROOT
+from dataplatform.gates.workspace import plain
+
+log = logging.getLogger(__name__)
 
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 DATA_DOCS_SITE = "quality"
+# Offending values kept per failed expectation: enough to recognise the problem in an alert.
+SAMPLE_SIZE = 5
+SAMPLE_VALUE_CHARS = 120
+# Every asset has a ``row_ref`` column that says which row it is (a date, a file and line), so
+# each offending value comes with where it was found. GX computes the counts in the engine and
+# fetches at most ``partial_unexpected_count`` offending rows, with LIMIT. The format is the
+# checkpoint's, the same for every validation (GX ignores an expectation's own).
+ROW_REF = "row_ref"
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 10,
+    "unexpected_index_column_names": [ROW_REF],
+}
 
 
 @dataclass(frozen=True)
@@ -29,12 +60,16 @@ class Failure:
     observed: Any
     expected: dict
     why: str | None = None
+    asset: str | None = None  # the table or view the expectation ran on
+    unexpected_count: int | None = None  # offending rows, for row-level expectations
+    sample: list[dict] = field(default_factory=list)  # a few offending rows, PII-free
 
     def describe(self) -> str:
         bounds = ", ".join(
             f"{k}={v}" for k, v in self.expected.items() if k not in ("column", "batch_id")
         )
-        where = f" on {self.column}" if self.column else ""
+        where = f" on {self.asset + '.' if self.asset else ''}{self.column or ''}".rstrip(".")
+        where = "" if where == " on " else where
         return f"{self.expectation}{where}: observed {self.observed!r}, expected {bounds}"
 
 
@@ -46,34 +81,90 @@ class GateResult:
     failures: list[Failure] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     result_path: str | None = None
-    docs_url: str | None = None  # this validation's page in the Data Docs site
+    docs_url: str | None = None  # the Data Docs page of the (first failed) validation
+    engine: dict = field(default_factory=dict)  # DuckDB queries run, rows fetched to Python
+
+    @property
+    def offending_rows(self) -> int | None:
+        """Rows that broke a row-level expectation, summed over the failures (None: no such
+        failure, only aggregate metrics failed)."""
+        counts = [f.unexpected_count for f in self.failures if f.unexpected_count is not None]
+        return sum(counts) if counts else None
+
+    @property
+    def sample(self) -> list[dict]:
+        """A few offending rows over all failures, each naming its asset and row."""
+        rows = [{"asset": f.asset, **row} for f in self.failures for row in f.sample]
+        return rows[:SAMPLE_SIZE]
 
     def to_json(self) -> dict:
-        return {**asdict(self), "failures": [asdict(f) for f in self.failures]}
+        return {
+            **asdict(self),
+            "failures": [asdict(f) for f in self.failures],
+            "offending_rows": self.offending_rows,
+            "sample": self.sample,
+        }
 
 
-def load_suite(name: str, overrides: dict[str, dict] | None = None) -> dict:
-    """The suite's JSON; ``overrides`` maps an expectation's ``meta.id`` to kwargs to replace."""
-    path = SUITES_DIR / f"{name}.json"
-    suite = json.loads(path.read_text())
-    for expectation in suite["expectations"]:
-        extra = (overrides or {}).get(expectation.get("meta", {}).get("id", ""))
-        if extra:
-            expectation["kwargs"].update(extra)
-    return suite
+@dataclass(frozen=True)
+class Asset:
+    """What a gate validates in a DuckDB database: a table or view, or a query over them.
+
+    Either way GX gets a query asset. For a table that is ``select * from <table>``: GX learns
+    a table asset's columns through duckdb-engine's reflection, which emulates PostgreSQL's
+    catalog at about half a second per table, while a query asset's columns come from running
+    the query, which DuckDB streams (only the first rows are computed). GX then nests the query
+    in every metric query, so it must not aggregate: aggregates go into a table of the gate's
+    scratch database, computed once (see ``workspace``)."""
+
+    database: Path | str  # the DuckDB file
+    table: str | None = None
+    schema: str | None = None
+    query: str | None = None
+    source: str = "warehouse"  # the GX datasource's name (one per database)
+    # SQL naming a row for a person (a date; a file and line); shown next to offending values.
+    row_ref: str = "null::varchar"
+
+    def select(self) -> str:
+        if self.query:
+            source = f"({self.query})"
+        elif self.table:
+            source = f'"{self.schema}"."{self.table}"' if self.schema else f'"{self.table}"'
+        else:
+            raise ValueError("an Asset needs a table or a query")
+        return f"select *, ({self.row_ref})::varchar as {ROW_REF} from {source} as rows"
 
 
-def _observed(result: Any) -> Any:
-    details = result.result or {}
-    if "observed_value" in details:
-        return details["observed_value"]
-    unexpected = details.get("partial_unexpected_list") or []
-    # Gates validate one row of metrics: the offending value itself is what a person wants.
-    return unexpected[0] if len(unexpected) == 1 else unexpected
+def load_suite(name: str, overrides: Mapping[str, dict] | None = None) -> dict:
+    """The gate's JSON; ``overrides`` maps an expectation's ``meta.id`` to kwargs to replace."""
+    gate = json.loads((SUITES_DIR / f"{name}.json").read_text())
+    for validation in gate["validations"]:
+        for expectation in validation["expectations"]:
+            extra = (overrides or {}).get(expectation.get("meta", {}).get("id", ""))
+            if extra:
+                expectation["kwargs"].update(extra)
+    return gate
+
+
+def run_gate(
+    gate: dict,
+    assets: Mapping[str, Asset],
+    quality_dir: Path | None,
+    label: str,
+    parameters: Mapping[str, Any] | None = None,
+    metrics: dict | None = None,
+) -> GateResult:
+    """Validate each of the gate's assets against its suite in one GX checkpoint; record the
+    result under ``quality_dir`` and update the Data Docs site. ``parameters`` fill the suites'
+    ``{"$PARAMETER": name}`` values (dates of the run); ``metrics`` are reported as they are."""
+    if quality_dir is None:
+        return _validate(gate, assets, None, label, parameters or {}, metrics or {})
+    with _exclusive(quality_dir / ".gx.lock"):
+        return _validate(gate, assets, quality_dir, label, parameters or {}, metrics or {})
 
 
 @contextlib.contextmanager
-def _exclusive(lock_file: Path):
+def _exclusive(lock_file: Path) -> Iterator[None]:
     """One gate at a time writes the shared results store and Data Docs site."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with lock_file.open("w") as handle:
@@ -119,82 +210,174 @@ def _context(quality_dir: Path | None):
     return context
 
 
-def validate_frame(suite: dict, frame: Any, quality_dir: Path | None, label: str) -> GateResult:
-    """Validate a small pandas frame of already-aggregated metrics (the aggregation ran in the
-    engine, so no large table is ever loaded here); record the result and update Data Docs."""
-    if quality_dir is None:
-        return _validate(suite, frame, None, label)
-    with _exclusive(quality_dir / ".gx.lock"):
-        return _validate(suite, frame, quality_dir, label)
-
-
-def _validate(suite: dict, frame: Any, quality_dir: Path | None, label: str) -> GateResult:
+def _validate(
+    gate: dict,
+    assets: Mapping[str, Asset],
+    quality_dir: Path | None,
+    label: str,
+    parameters: Mapping[str, Any],
+    metrics: dict,
+) -> GateResult:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
+    from dataplatform.gates.sql_adapter import DuckDBDatasource, UpdateDataDocsOnce
+
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = _context(quality_dir)
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite["name"]))
-    for item in suite["expectations"]:
-        gx_suite.add_expectation_configuration(
-            ExpectationConfiguration(
-                type=item["type"], kwargs=item["kwargs"], meta=item.get("meta")
+    sources: dict[str, DuckDBDatasource] = {}
+    definitions = []
+    try:
+        for validation in gate["validations"]:
+            name = validation["asset"]
+            asset = assets[name]
+            if asset.source not in sources:
+                sources[asset.source] = context.data_sources.add_duckdb(
+                    name=asset.source, database=str(asset.database)
+                )
+            batch = (
+                sources[asset.source]
+                .add_query_asset(name=name, query=asset.select())
+                .add_batch_definition_whole_table("whole")
+            )
+            suite = context.suites.add(gx.ExpectationSuite(name=f"{gate['name']}.{name}"))
+            for item in validation["expectations"]:
+                config = ExpectationConfiguration(
+                    type=item["type"], kwargs=copy.deepcopy(item["kwargs"]), meta=item.get("meta")
+                )
+                suite.add_expectation_configuration(config)
+            suite.save()
+            definitions.append(
+                context.validation_definitions.add(
+                    gx.ValidationDefinition(name=f"{suite.name}-{label}", data=batch, suite=suite)
+                )
+            )
+        actions = [
+            UpdateDataDocsOnce(
+                name="data_docs",
+                site_names=[DATA_DOCS_SITE],
+                suites_changed_at=(SUITES_DIR / f"{gate['name']}.json").stat().st_mtime,
+            )
+        ]
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{gate['name']}-gate",
+                validation_definitions=definitions,
+                actions=actions if quality_dir is not None else [],
+                result_format=RESULT_FORMAT,
             )
         )
-    gx_suite.save()
-    batch = (
-        context.data_sources.add_pandas("metrics")
-        .add_dataframe_asset(suite["name"])
-        .add_batch_definition_whole_dataframe("whole")
+        checkpoint_result = checkpoint.run(expectation_parameters=dict(parameters))
+    finally:
+        engines = [source.get_execution_engine() for source in sources.values()]
+        engine_use = {
+            "queries": sum(e.queries for e in engines),
+            "rows_fetched": sum(e.rows_fetched for e in engines),
+        }
+        for source in sources.values():
+            source.dispose()
+    log.info(
+        "gate %s: %d validations ran as %d DuckDB queries; %d rows came back to Python",
+        gate["name"],
+        len(definitions),
+        engine_use["queries"],
+        engine_use["rows_fetched"],
     )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite['name']}-{label}", data=batch, suite=gx_suite)
-    )
-    actions = [UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])]
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=f"{suite['name']}-gate",
-            validation_definitions=[definition],
-            actions=actions if quality_dir is not None else [],
-        )
-    )
-    checkpoint_result = checkpoint.run(batch_parameters={"dataframe": frame})
-    identifier, run = next(iter(checkpoint_result.run_results.items()))
-    failures = [
-        Failure(
-            expectation=r.expectation_config.type,
-            column=r.expectation_config.kwargs.get("column"),
-            observed=_observed(r),
-            expected={
-                k: v
-                for k, v in r.expectation_config.kwargs.items()
-                if v is not None and k != "batch_id"
-            },
-            why=(r.expectation_config.meta or {}).get("why"),
-        )
-        for r in run.results
-        if not r.success
-    ]
+
+    failures: list[Failure] = []
+    evaluated = 0
+    first_failed = None
+    for identifier, run in checkpoint_result.run_results.items():
+        asset_name = run.suite_name.split(".", 1)[-1]
+        evaluated += len(run.results)
+        failed = [_failure(asset_name, r) for r in run.results if not r.success]
+        if failed and first_failed is None:
+            first_failed = identifier
+        failures += failed
     result = GateResult(
-        suite=suite["name"],
-        success=bool(run.success),
-        evaluated=len(run.results),
+        suite=gate["name"],
+        success=bool(checkpoint_result.success),
+        evaluated=evaluated,
         failures=failures,
-        metrics=json.loads(frame.to_json(orient="records", date_format="iso"))[0]
-        if len(frame) == 1
-        else {},
+        metrics=metrics,
+        engine=engine_use,
     )
     if quality_dir is not None:
         results_dir = quality_dir / "results" / label
         results_dir.mkdir(parents=True, exist_ok=True)
-        path = results_dir / f"{suite['name']}.json"
-        payload = {"gate": result.to_json(), "great_expectations": run.to_json_dict()}
+        path = results_dir / f"{gate['name']}.json"
+        payload = {
+            "gate": result.to_json(),
+            "great_expectations": [
+                run.to_json_dict() for run in checkpoint_result.run_results.values()
+            ],
+        }
         path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
         result.result_path = str(path)
-        urls = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DATA_DOCS_SITE)
+        shown = first_failed or next(iter(checkpoint_result.run_results))
+        urls = context.get_docs_sites_urls(resource_identifier=shown, site_name=DATA_DOCS_SITE)
         result.docs_url = urls[0]["site_url"] if urls else None
     return result
+
+
+def _failure(asset: str, outcome: Any) -> Failure:
+    """One failed expectation: what was observed against what was expected, and how many rows
+    (with a few of them: where, and the offending values) broke it."""
+    config = outcome.expectation_config
+    meta = config.meta or {}
+    details = outcome.result or {}
+    count = details.get("unexpected_count")
+    rows = _offending_rows(details)
+    if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+        observed: Any = f"error: {outcome.exception_info.get('exception_message')}"
+        count = None
+    elif "observed_value" in details:
+        observed = details["observed_value"]
+    elif details.get("element_count") == 1 and count == 1:
+        # A one-row metrics table: the offending value is the metric itself.
+        values = details.get("partial_unexpected_list") or [None]
+        observed, count, rows = values[0], None, []
+    else:
+        total = details.get("element_count") or 0
+        percent = details.get("unexpected_percent")
+        share = f" ({percent:.3g} %)" if percent else ""
+        observed = f"{count or 0:,} of {total:,} rows{share}"
+    keep = meta.get("sample", True)
+    columns = [config.kwargs[k] for k in ("column", "column_A", "column_B") if config.kwargs.get(k)]
+    return Failure(
+        expectation=config.type,
+        column=", ".join(columns) or None,
+        observed=scrub_value(plain(observed)),
+        expected={
+            k: plain(v) for k, v in config.kwargs.items() if v is not None and k != "batch_id"
+        },
+        why=meta.get("why"),
+        asset=asset,
+        unexpected_count=count,
+        sample=[scrub_value(_presentable(row)) for row in rows[:SAMPLE_SIZE]] if keep else [],
+    )
+
+
+def _offending_rows(details: dict) -> list[dict]:
+    """The sampled offending rows as ``{"row": <row_ref>, <column>: <value>, ...}``."""
+    indexed = details.get("partial_unexpected_index_list")
+    if indexed:
+        return [
+            {"row": item.get(ROW_REF), **{k: v for k, v in item.items() if k != ROW_REF}}
+            for item in indexed
+        ]
+    return [{"value": value} for value in details.get("partial_unexpected_list") or []]
+
+
+def _presentable(row: dict) -> dict:
+    """JSON-ready values (dates as ISO strings), long text clipped."""
+    shown = {}
+    for key, value in row.items():
+        value = plain(value)
+        if isinstance(value, str) and len(value) > SAMPLE_VALUE_CHARS:
+            value = value[: SAMPLE_VALUE_CHARS - 1] + "…"
+        shown[key] = value
+    return shown
