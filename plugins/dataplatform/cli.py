@@ -133,6 +133,43 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_grants(args: argparse.Namespace, settings: Settings) -> int:
+    from dataplatform.grants import (
+        GrantsError,
+        file_permission_commands,
+        grant_statements,
+        role_objects_from_manifest,
+    )
+    from dataplatform.publish.versions import (
+        PublishedLayout,
+        VersionError,
+        current_version,
+        read_manifest,
+    )
+
+    layout = PublishedLayout(settings.data_dir / "published")
+    version_id = args.version_id or current_version(layout)
+    if not version_id:
+        raise UsageError(f"nothing published under {layout.root} yet: run make demo")
+    try:
+        if args.dialect == "files":
+            if layout.remote:
+                raise UsageError("file permissions apply to a local published layer only")
+            lines = file_permission_commands(layout.versions / version_id, group_prefix=args.prefix)
+        else:
+            lines = grant_statements(
+                role_objects_from_manifest(read_manifest(layout, version_id)),
+                args.dialect,
+                database=args.database,
+                role_prefix=args.prefix,
+            )
+    except (VersionError, GrantsError) as err:
+        raise UsageError(str(err)) from None
+    print(f"-- roles of published version {version_id} ({args.dialect})")
+    print("\n".join(lines))
+    return 0
+
+
 def _version_arg(args: argparse.Namespace) -> str:
     if not args.version_id:
         raise UsageError(f"versions {args.action} needs a version id (see: versions list)")
@@ -165,6 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--host", default="127.0.0.1")
     docs.add_argument("--port", type=int, default=8081)
     docs.set_defaults(func=cmd_docs)
+    grants = sub.add_parser(
+        "grants",
+        help="the published roles as warehouse grants (postgres, snowflake) or file permissions",
+    )
+    grants.add_argument("--dialect", choices=("postgres", "snowflake", "files"), default="postgres")
+    grants.add_argument("--version", dest="version_id", help="a version id (default: current)")
+    grants.add_argument("--database", help="qualify the role schemas with this database")
+    grants.add_argument(
+        "--prefix", default="", help="prefix of the database roles or OS groups, e.g. dp_"
+    )
+    grants.set_defaults(func=cmd_grants)
     return parser
 
 
