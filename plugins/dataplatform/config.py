@@ -21,6 +21,9 @@ class Settings:
     alert_webhook_url: str | None
     alert_email_to: str | None
     landing_deadline_hours: float
+    # The durable lake (raw zone, quarantine, published versions) on an S3-compatible store,
+    # e.g. ``s3://bucket/prefix``; None: they stay under DATA_DIR (docs/scale-out.md).
+    lake_url: str | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -28,6 +31,8 @@ class Settings:
 
     @property
     def lake_dir(self) -> Path:
+        """The local lake folder: the whole lake, or with ``lake_url`` its working part (batches
+        being written, and batches waiting for their gate)."""
         return self.data_dir / "lake"
 
     @property
@@ -41,6 +46,20 @@ class Settings:
 
 def default_source_db_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'source' / 'marketplace.sqlite'}"
+
+
+def parse_lake_url(value: str | None) -> str | None:
+    """``LAKE_URL`` without its trailing slash; empty means the lake is ``DATA_DIR/lake``."""
+    url = (value or "").strip().rstrip("/")
+    if not url:
+        return None
+    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    if not url.startswith("s3://") or not bucket:
+        raise ConfigError(
+            f"LAKE_URL must be an s3:// URL such as s3://bucket/prefix, got {value!r}; "
+            "leave it empty to keep the lake under DATA_DIR/lake"
+        )
+    return url
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -61,4 +80,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         alert_email_to=env.get("ALERT_EMAIL_TO") or None,
         landing_deadline_hours=deadline,
+        lake_url=parse_lake_url(env.get("LAKE_URL")),
     )

@@ -16,7 +16,11 @@ def pseudonymisation_key() -> str:
 
 
 def prepare_session(conn: duckdb.DuckDBPyConnection) -> None:
-    """Give a DuckDB session the key as a variable (never as SQL text) and UTC as time zone."""
+    """Give a DuckDB session the key as a variable (never as SQL text), UTC as time zone, and
+    the S3 lake's filesystem when ``LAKE_URL`` is set (views over the lake read through it)."""
+    from dataplatform.storage import register_lake_filesystem
+
+    register_lake_filesystem(conn)
     key = pseudonymisation_key().replace("'", "''")
     conn.execute(f"set variable pseudonymisation_key = '{key}'")
     conn.execute("set TimeZone = 'UTC'")

@@ -79,11 +79,11 @@ class SourceError(RuntimeError):
     """The operational database cannot be read as the contract says; the message says why."""
 
 
-def operational_dir(lake_dir: Path) -> Path:
-    return lake_dir / "raw" / "operational"
+def operational_dir(lake_dir: Path) -> lake.LakePath:
+    return lake.durable_root(lake_dir) / "raw" / "operational"
 
 
-def extraction_dir(lake_dir: Path, table: str, day: date) -> Path:
+def extraction_dir(lake_dir: Path, table: str, day: date) -> lake.LakePath:
     return operational_dir(lake_dir) / table / f"extracted_date={day.isoformat()}"
 
 
@@ -222,4 +222,5 @@ def promote_extractions(lake_dir: Path, day: date) -> None:
         lake.replace_dir(
             pending_extraction_dir(lake_dir, spec.name, day),
             extraction_dir(lake_dir, spec.name, day),
+            marker=lake.MANIFEST_NAME,
         )

@@ -328,12 +328,13 @@ def ingest_batch(
     return result
 
 
-def promote_batch(data_dir: Path, batch_day: date) -> Path:
-    """Make a pending batch visible to readers of the raw zone (after its gate passed)."""
+def promote_batch(data_dir: Path, batch_day: date) -> lake.LakePath:
+    """Make a pending batch visible to readers of the raw zone (after its gate passed); on S3
+    its manifest, uploaded last, is the commit marker."""
     lake_dir = data_dir / "lake"
     pending = lake.pending_batch_dir(lake_dir, batch_day)
     if not pending.is_dir():
         raise FileNotFoundError(f"no pending batch {pending}: run the ingest for {batch_day} first")
     target = lake.raw_batch_dir(lake_dir, batch_day)
-    lake.replace_dir(pending, target)
+    lake.replace_dir(pending, target, marker=lake.MANIFEST_NAME)
     return target
