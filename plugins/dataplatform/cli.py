@@ -10,6 +10,7 @@ from datetime import date
 
 from dataplatform.config import ConfigError, Settings, load_settings
 from dataplatform.landing import batch_dir
+from dataplatform.publish.versions import ROLES
 
 
 class UsageError(Exception):
@@ -85,11 +86,15 @@ def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
         list_versions,
         point_current_at,
         read_manifest,
+        role_database,
     )
 
     layout = PublishedLayout(settings.data_dir / "published")
     try:
-        if args.action == "show":
+        if args.action == "fetch":
+            # A local path to open read-only; with an S3 lake, a downloaded copy.
+            print(role_database(layout, args.role, args.version_id))
+        elif args.action == "show":
             print(json.dumps(read_manifest(layout, _version_arg(args)), indent=2))
         elif args.action == "rollback":
             version_id = _version_arg(args)
@@ -98,7 +103,7 @@ def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
         else:
             versions = list_versions(layout)
             if not versions:
-                raise UsageError(f"nothing published under {layout.root} yet: run make demo")
+                raise UsageError(f"nothing published under {layout.store} yet: run make demo")
             for manifest in versions:
                 mark = "*" if manifest["current"] else " "
                 print(
@@ -190,10 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     accounting.add_argument("--date", type=_parse_date, help="only this landing batch")
     accounting.set_defaults(func=cmd_accounting)
     versions = sub.add_parser(
-        "versions", help="list published versions, show a manifest, roll current back"
+        "versions",
+        help="list published versions, show a manifest, roll current back, "
+        "fetch a role's database (prints its local path)",
     )
-    versions.add_argument("action", choices=("list", "show", "rollback"), nargs="?", default="list")
-    versions.add_argument("version_id", nargs="?")
+    versions.add_argument(
+        "action", choices=("list", "show", "rollback", "fetch"), nargs="?", default="list"
+    )
+    versions.add_argument("version_id", nargs="?", help="default for fetch: the current one")
+    versions.add_argument(
+        "--role", default="analyst", choices=ROLES, help="the role whose database fetch gets"
+    )
     versions.set_defaults(func=cmd_versions)
     docs = sub.add_parser(
         "docs", help="build the published version's dbt docs if missing; --serve the docs sites"

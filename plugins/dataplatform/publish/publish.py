@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from dataplatform import lake, storage
 from dataplatform.config import REPO_ROOT
 from dataplatform.privacy import prepare_session
 from dataplatform.publish.versions import (
@@ -23,6 +24,7 @@ from dataplatform.publish.versions import (
     point_current_at,
     prune,
 )
+from dataplatform.storage import LakePath
 
 # Read-only for the owner and the role's group: a team maps each role to an OS group (README).
 ROLE_FILE_MODE = stat.S_IRUSR | stat.S_IRGRP
@@ -60,19 +62,26 @@ def code_version() -> str:
 
 
 def input_checksums(data_dir: Path, up_to: date) -> dict[str, str]:
-    """sha256 of every landing file and extraction that the version's inputs include."""
+    """sha256 of every landing file and extraction that the version's inputs include (committed
+    batches only: a batch's manifest is its commit marker). Keys are the same whether the lake
+    is local or on S3, so the same inputs and code give the same version id on either."""
+    from dataplatform.extract.operational import operational_dir
+
+    lake_dir = data_dir / "lake"
     checksums: dict[str, str] = {}
-    raw = data_dir / "lake" / "raw"
-    for manifest in sorted(raw.glob("events/batch_date=*/_manifest.json")):
+    events = lake.raw_events_dir(lake_dir).glob(f"batch_date=*/{lake.MANIFEST_NAME}")
+    for manifest in sorted(events, key=str):
         content = json.loads(manifest.read_text())
         if date.fromisoformat(content["batch_date"]) <= up_to:
             for entry in content["files"]:
                 checksums[entry["file"]] = entry["sha256"]
-    for manifest in sorted(raw.glob("operational/*/extracted_date=*/_manifest.json")):
-        content = json.loads(manifest.read_text())
-        if date.fromisoformat(content["extracted_date"]) <= up_to:
-            digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
-            checksums[str(manifest.parent.relative_to(data_dir))] = digest
+    extractions = operational_dir(lake_dir).glob(f"*/extracted_date=*/{lake.MANIFEST_NAME}")
+    for manifest in sorted(extractions, key=str):
+        body = manifest.read_bytes()
+        if date.fromisoformat(json.loads(body)["extracted_date"]) <= up_to:
+            folder = manifest.parent
+            key = f"lake/raw/operational/{folder.parent.name}/{folder.name}"
+            checksums[key] = hashlib.sha256(body).hexdigest()
     return checksums
 
 
@@ -127,15 +136,19 @@ def publish_candidate(
     version_id: str,
     manifest: dict,
     keep: int = RETAIN_VERSIONS,
-) -> Path:
-    """Publish the candidate as ``version_id`` and switch ``current`` to it."""
+) -> LakePath:
+    """Publish the candidate as ``version_id`` and switch ``current`` to it.
+
+    The role files are written into a local folder first. Locally that folder is renamed into
+    place; on S3 it is uploaded, the manifest last, and only then does ``current`` move: a
+    publish that fails at any point before the switch leaves what readers see untouched."""
     layout = PublishedLayout(data_dir / "published")
     final = layout.version_dir(version_id)
     if (final / MANIFEST).exists():
         # Same inputs and code: the content is already published; only the pointer moves.
         point_current_at(layout, version_id)
         return final
-    staging = layout.versions / f".{version_id}.tmp"
+    staging = layout.root / "versions" / f".{version_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     tables = {}
@@ -150,7 +163,13 @@ def publish_candidate(
         **manifest,
     }
     (staging / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
-    os.replace(staging, final)
+    if layout.remote:
+        # Objects of an earlier attempt that failed midway are overwritten: no manifest, so
+        # nothing listed or pointed at them.
+        storage.upload_folder(staging, final, last=MANIFEST)
+        shutil.rmtree(staging)
+    else:
+        os.replace(staging, final)
     point_current_at(layout, version_id)
     prune(layout, keep)
     return final

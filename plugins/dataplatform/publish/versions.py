@@ -1,8 +1,20 @@
-"""Published versions: ``published/versions/<version_id>/`` and the ``published/current`` link.
+"""Published versions: ``published/versions/<version_id>/`` and the ``current`` pointer.
 
-A version is written whole under a temporary name, then renamed into place; ``current`` is a
-symbolic link replaced with one ``rename``, so readers see the old version or the new one. A
-reader holding an old version's file open keeps reading it: versions are never modified.
+A version is written whole before anything points at it, and never modified afterwards; its
+``manifest.json`` is written last and marks it complete. ``current`` names the version served:
+
+* local (``DATA_DIR/published``): a version is written under a temporary name and renamed into
+  place; ``current`` is a symbolic link replaced with one ``rename``;
+* S3 (``LAKE_URL``): a version's objects are uploaded under ``published/versions/<id>/``, its
+  manifest last; ``current`` is the object ``published/CURRENT`` holding the version id,
+  replaced with one PUT (atomic, and strongly consistent for the next read).
+
+Either way a reader resolves ``current`` once and then reads that version only, so it sees the
+old version or the new one, never a mix; a publish that fails before the switch leaves
+``current`` and what it names untouched; rollback is one more switch. A reader holding an old
+version's file keeps reading it: versions are never modified. On S3 a reader opens a role's
+database from a local copy (:func:`role_database`): DuckDB cannot ATTACH a database file through
+an fsspec filesystem (it takes ``s3://`` for a path that needs the ``httpfs`` extension).
 """
 
 from __future__ import annotations
@@ -13,9 +25,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataplatform import storage
+from dataplatform.storage import LakePath
+
 ROLES = ("analyst", "data_scientist", "pii_reader")
 RETAIN_VERSIONS = 30
 MANIFEST = "manifest.json"
+POINTER = "CURRENT"  # the pointer object on S3 (locally: the symbolic link ``current``)
 
 
 class VersionError(ValueError):
@@ -24,21 +40,40 @@ class VersionError(ValueError):
 
 @dataclass(frozen=True)
 class PublishedLayout:
-    root: Path
+    root: Path  # the local folder DATA_DIR/published (with LAKE_URL: its download cache)
 
     @property
-    def versions(self) -> Path:
-        return self.root / "versions"
+    def store(self) -> LakePath:
+        """Where the versions and the pointer live: ``root``, or ``LAKE_URL/published``."""
+        return storage.published_root(self.root)
 
     @property
-    def current(self) -> Path:
-        return self.root / "current"
+    def remote(self) -> bool:
+        return storage.is_remote(self.store)
 
-    def version_dir(self, version_id: str) -> Path:
+    @property
+    def versions(self) -> LakePath:
+        return self.store / "versions"
+
+    @property
+    def current(self) -> LakePath:
+        return self.store / POINTER if self.remote else self.root / "current"
+
+    def version_dir(self, version_id: str) -> LakePath:
         return self.versions / version_id
+
+    @property
+    def cache(self) -> Path:
+        """Local copies of role databases downloaded from S3, by version (never modified)."""
+        return self.root / "cache"
 
 
 def current_version(layout: PublishedLayout) -> str | None:
+    if layout.remote:
+        try:
+            return layout.current.read_text().strip() or None
+        except FileNotFoundError:
+            return None
     if not layout.current.is_symlink():
         return None
     return Path(os.readlink(layout.current)).name
@@ -64,20 +99,45 @@ def read_manifest(layout: PublishedLayout, version_id: str) -> dict:
 
 
 def point_current_at(layout: PublishedLayout, version_id: str) -> None:
-    """Atomically make ``current`` point at a published version (publish and rollback)."""
+    """Atomically make ``current`` point at a complete version (publish and rollback)."""
     if not (layout.version_dir(version_id) / MANIFEST).exists():
         read_manifest(layout, version_id)  # raises with the list of versions
+    if layout.remote:
+        storage.write_object(layout.current, f"{version_id}\n".encode())
+        return
     link = layout.root / f".current.{os.getpid()}"
     link.unlink(missing_ok=True)
     os.symlink(Path("versions") / version_id, link)
     os.replace(link, layout.current)
 
 
+def role_database(layout: PublishedLayout, role: str, version_id: str | None = None) -> Path:
+    """A local path of ``role``'s database in ``version_id`` (default: the current version),
+    to open read-only. On S3 the file is downloaded once into the cache: versions never change,
+    and the version is resolved once, so the file is that version's, whatever is published
+    meanwhile."""
+    if role not in ROLES:
+        raise VersionError(f"no role {role!r} (roles: {', '.join(ROLES)})")
+    version_id = version_id or current_version(layout)
+    if version_id is None:
+        raise VersionError(f"nothing is published under {layout.store} yet")
+    read_manifest(layout, version_id)  # a complete version, or a clear error
+    source = layout.version_dir(version_id) / f"{role}.duckdb"
+    if not layout.remote:
+        return source
+    local = layout.cache / version_id / f"{role}.duckdb"
+    if not local.is_file():
+        storage.download(source, local)
+    return local
+
+
 def prune(layout: PublishedLayout, keep: int = RETAIN_VERSIONS) -> list[str]:
-    """Delete the oldest versions beyond ``keep``; never the current one."""
+    """Delete the oldest versions beyond ``keep``; never the current one. A version's manifest
+    goes first, so that a half-deleted version is never listed."""
     current = current_version(layout)
     versions = [m["version_id"] for m in list_versions(layout)]
     removable = [v for v in versions[: max(0, len(versions) - keep)] if v != current]
     for version_id in removable:
-        shutil.rmtree(layout.version_dir(version_id))
+        storage.remove_tree(layout.version_dir(version_id), first=MANIFEST)
+        shutil.rmtree(layout.cache / version_id, ignore_errors=True)
     return removable
