@@ -96,11 +96,11 @@ def _is_absent(value: str) -> str:
 
 
 def _is_string(value: str) -> str:
-    return f"left({value}, 1) = '\"'"
+    return f"starts_with({value}, '\"')"
 
 
 def _is_object(value: str) -> str:
-    return f"left({value}, 1) = '{{'"
+    return f"starts_with({value}, '{{')"
 
 
 def _is_kind(value: str, kind: str) -> str:
