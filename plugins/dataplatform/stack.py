@@ -32,6 +32,9 @@ from pathlib import Path
 from dataplatform.config import load_settings
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# One machine, one log folder: the api-server reads task logs from disk, so the scheduler and the
+# triggerer need no log servers (which would listen on every interface, ports 8793 and 8794).
+COMPONENT_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
 DEFAULT_PORT = 8080
 DEFAULT_USER = "admin"
 STOP_SECONDS = 30
@@ -186,7 +189,7 @@ def start(
 def _spawn(layout: StackLayout, component: str, env: dict[str, str]) -> int:
     with layout.log_file(component).open("ab") as log:
         process = subprocess.Popen(
-            [_airflow(), component],
+            [_airflow(), component, *COMPONENT_ARGS.get(component, [])],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

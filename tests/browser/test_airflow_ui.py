@@ -51,6 +51,18 @@ def test_the_dags_and_their_runs_are_listed(page, ui_world, screenshots):
     screenshots(page, "airflow-transform-runs")
 
 
+def test_the_asset_graph_goes_from_the_lake_to_the_published_layer(page, ui_world, screenshots):
+    page.goto(f"{ui_world.base_url}/assets")
+    for asset in ("raw_events", "raw_operational", "published_trusted_layer"):
+        page.get_by_role("link", name=asset, exact=True).wait_for()
+    page.get_by_role("link", name="published_trusted_layer", exact=True).click()
+    page.wait_for_url("**/assets/**")
+    graph = page.locator(".react-flow")
+    for node in ("raw_events", "raw_operational", "transform", "published_trusted_layer"):
+        graph.get_by_text(node, exact=True).first.wait_for()
+    screenshots(page, "airflow-asset-graph")
+
+
 def test_a_metrics_definition_and_lineage_from_the_ui(page, ui_world, screenshots):
     # What dbt wrote for the docs is what the docs site must show.
     manifest_path = DocsLayout(ui_world.data_dir).dbt_target / "manifest.json"
