@@ -96,7 +96,7 @@ down:  ## stop what make up started (by its pid files under DATA_DIR/run)
 docs: install  ## serve the dbt docs and data quality reports on localhost:8081 without Airflow
 	@$(BIN)/python -m dataplatform docs --serve --port $(DOCS_PORT)
 
-bench: install  ## run the benchmarks; writes bench/results/latest.json and latest.md
+bench: install  ## the benchmarks: make bench BENCH_EVENTS=10000000 BENCH_DAYS=30; writes bench/results/
 	@PYTHONPATH=$(CURDIR)/plugins:$(CURDIR) $(BIN)/python -m bench.run
 
 clean:  ## remove generated data (DATA_DIR) but keep .venv

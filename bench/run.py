@@ -1,9 +1,22 @@
-"""``make bench``: each stage as the pipeline runs it, beside the engine's own limit.
+"""``make bench``: each stage as the pipeline runs it, beside the engine's own limits.
 
-Variables: BENCH_EVENTS (events per day of the scale run, default 1000000), BENCH_HISTORY_DAYS
-(days of history for the incremental measurement, default 30) and BENCH_HISTORY_EVENTS (events
-per day of that run, default 1000000), BENCH_DIR (scratch space, default /tmp/dataplatform-bench).
-Writes bench/results/latest.json and bench/results/latest.md.
+Variables (environment):
+
+* ``BENCH_EVENTS``: events per day of the scale run (default 1000000; the targets are for
+  10000000).
+* ``BENCH_DAYS``: days of the history run that measures the incremental cost, day N against
+  day 1 (default 30; 0 or 1 skips it). ``BENCH_HISTORY_DAYS`` is an older name for it.
+* ``BENCH_HISTORY_EVENTS``: events per day of the history run (default 1000000).
+* ``BENCH_DIR``: scratch space for the worlds (default /tmp/dataplatform-bench; emptied after).
+* ``BENCH_RESULTS``: where latest.json and latest.md go (default bench/results). Only a run
+  into the default folder rewrites the README's benchmark block.
+
+The scale run generates one day, then runs every task of the three DAGs on it in order, each in
+a fresh process (its own peak RSS), with the two references beside them: DuckDB's bare
+``read_json → Parquet`` on the same landing files and ``bench/bare_marts.sql`` on the same raw
+files. Then the whole day again, through Airflow, on a twin of the same inputs, and each DAG
+file parsed on its own. The history run generates ``BENCH_DAYS`` days and runs each in order;
+day 1 and the last day each in a fresh process, so that both pay the same first-call costs.
 """
 
 from __future__ import annotations
@@ -17,141 +30,170 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from bench import stages
-from bench.bench_generate import bench_generate
+from bench.child import DAY_STAGES
 from bench.harness import REPO
+from bench.summary import (
+    NO_THROUGHPUT,
+    compute_keys,
+    markdown,
+    replace_block,
+    summarise_history,
+    verdicts,
+    with_totals,
+)
 
 START = date(2026, 11, 1)
 RESULTS = REPO / "bench" / "results"
+README = REPO / "README.md"
+_STARTED = time.perf_counter()
 
 
-def _log(message: str) -> None:
-    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+def log(message: str) -> None:
+    elapsed = time.perf_counter() - _STARTED
+    print(f"[bench {elapsed / 60:5.1f} min] {message}", flush=True)
 
 
-def scale_run(root: Path, events: int) -> dict:
-    """One day at ``events`` events: every stage once, and the two references."""
-    world = root / f"scale-{events}"
-    shutil.rmtree(world, ignore_errors=True)
-    _log(f"generate one day of {events:,} events")
-    out = {"generate": bench_generate(world, events)}
-    _log("bare DuckDB read_json -> Parquet on the same landing files")
-    out["bare_ingest"] = stages.bare_ingest(world, START, root / "scratch")
-    _log("platform ingest (validation, quarantine, Parquet)")
-    out["ingest"] = stages.ingest(world, START)
-    _log("raw gate")
-    out["raw_gate"] = stages.raw_gate(world, START)
-    out["extract"] = stages.extract(world, START)
-    _log("dbt build (all layers, with tests)")
-    out["dbt_build"] = stages.dbt_build(world, START)
-    _log("bare DuckDB script computing the same marts")
-    out["bare_transform"] = stages.bare_transform(world)
-    _log("publish")
-    out["publish"] = stages.publish(world, START)
-    shutil.rmtree(world, ignore_errors=True)
-    return out
-
-
-def history_run(root: Path, events: int, days: int) -> dict:
-    """Transform and publish cost of day 1 and of day ``days`` with the history before it."""
-    world = root / f"history-{events}x{days}"
-    shutil.rmtree(world, ignore_errors=True)
-    _log(f"generate {days} days of {events:,} events")
-    from dataplatform.generator import generate_world
-
-    generate_world(world, days=days, users=1000, seed=7, start_date=START, events_per_day=events)
-    per_day = {}
-    for offset in range(days):
-        day = START + timedelta(days=offset)
-        stages.ingest(world, day)
-        stages.raw_gate(world, day)
-        stages.extract(world, day)
-        build = stages.dbt_build(world, day)
-        published = stages.publish(world, day)
-        per_day[day.isoformat()] = {"dbt_build": build["seconds"], "publish": published["seconds"]}
-        _log(
-            f"day {offset + 1}/{days}: dbt {build['seconds']:.1f}s, "
-            f"publish {published['seconds']:.1f}s"
-        )
-    shutil.rmtree(world, ignore_errors=True)
-    first, last = (
-        per_day[START.isoformat()],
-        per_day[(START + timedelta(days=days - 1)).isoformat()],
+def _line(name: str, result: dict, events: int | None = None) -> None:
+    events = None if name in NO_THROUGHPUT else events
+    rate = f", {events / result['seconds']:,.0f} events/s" if events and result["seconds"] else ""
+    log(
+        f"  {name}: {result['seconds']:.2f} s{rate}, peak RSS {result['peak_rss_mb']:,} MB "
+        f"(process {result['process_seconds']:.1f} s)"
     )
-    return {
-        "events_per_day": events,
-        "days": days,
-        "per_day": per_day,
-        "day1_seconds": first["dbt_build"] + first["publish"],
-        "last_day_seconds": last["dbt_build"] + last["publish"],
-        "publish_day1": first["publish"],
-        "publish_last_day": last["publish"],
+
+
+def scale_run(root: Path, events_per_day: int) -> tuple[dict, list[dict], dict]:
+    """One day of ``events_per_day`` events: every task, the references, the Airflow run."""
+    world = root / f"scale-{events_per_day}"
+    twin = root / f"scale-{events_per_day}-airflow"
+    scratch = root / "scratch"
+    out: dict[str, dict] = {}
+    try:
+        log(f"generate one day of {events_per_day:,} events")
+        out["generate"] = stages.generate(world, events_per_day, 1, START)
+        _line("generate", out["generate"], out["generate"]["events"])
+        stages.twin(world, twin)
+
+        log("reference: bare DuckDB read_json -> Parquet on the same landing files")
+        out["bare_ingest"] = stages.bare_ingest(world, START, scratch)
+        _line("bare_ingest", out["bare_ingest"], out["bare_ingest"]["events"])
+
+        log("the DAGs' tasks, each in its own process")
+        events = None
+        version_id = None
+        for name in DAY_STAGES:
+            out[name] = stages.task(name, world, START)
+            if name == "ingest":
+                events = out[name]["result"]["records_read"]
+            if name == "publish":
+                version_id = out[name]["result"]["version_id"]
+            _line(name, out[name], events)
+        out["docs"] = stages.task("docs", world, START, version_id)
+        _line("docs", out["docs"], events)
+
+        log("reference: bare DuckDB script computing the same marts from the same raw files")
+        out["bare_transform"] = stages.bare_transform(world)
+        _line("bare_transform", out["bare_transform"], events)
+        shutil.rmtree(world, ignore_errors=True)
+
+        log("the whole day through Airflow (ingest_events, extract_operational, transform)")
+        init, out["airflow_run"] = stages.airflow_run(twin, START)
+        _line("airflow metadata database (one-time, not in the run)", init)
+        _line("airflow_run", out["airflow_run"], events)
+
+        log("DAG file parse times")
+        parses = stages.dag_parse(scratch)
+        for parse in parses:
+            _line(f"parse {parse['file']}", parse)
+    except BaseException:
+        log(f"failed: {world} and {twin} are kept for a look (logs/, dbt/logs/, alerts/)")
+        raise
+    for folder in (world, twin, scratch):
+        shutil.rmtree(folder, ignore_errors=True)
+    out["airflow_run"]["airflow_init"] = init
+    return with_totals(out, events), parses, {"events": events}
+
+
+def history_run(root: Path, events_per_day: int, days: int) -> dict:
+    """``days`` days of ``events_per_day`` events, each day's pipeline in order. Day 1 and the
+    last day each run in a fresh process, as every day of a deployed Airflow does (a task is a
+    new process); the days between only build the history, in one process, as ``make demo``."""
+    world = root / f"history-{events_per_day}x{days}"
+    last = START + timedelta(days=days - 1)
+    try:
+        log(f"history: generate {days} days of {events_per_day:,} events")
+        generated = stages.generate(world, events_per_day, days, START, seed=7)
+        _line("generate", generated, generated["events"])
+        log(f"history: day 1 ({START}), in a fresh process")
+        runs = [stages.days(world, START, 1)]
+        if days > 2:
+            log(f"history: days 2 to {days - 1}, in one process")
+            runs.append(stages.days(world, START + timedelta(days=1), days - 2))
+        log(f"history: day {days} ({last}), in a fresh process")
+        runs.append(stages.days(world, last, 1))
+    except BaseException:
+        log(f"failed: {world} is kept for a look (logs/, dbt/logs/, alerts/)")
+        raise
+    shutil.rmtree(world, ignore_errors=True)
+    result = {
+        "per_day": {day: t for run in runs for day, t in run["per_day"].items()},
+        "events": {day: n for run in runs for day, n in run["events"].items()},
+        "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+        "process_seconds": round(sum(run["process_seconds"] for run in runs), 3),
     }
+    summary = summarise_history(result, events_per_day, days)
+    summary["generate"] = generated
+    log(
+        f"  transform + gates + publish: day 1 {summary['day1_seconds']:.1f} s, "
+        f"day {days} {summary['last_day_seconds']:.1f} s"
+    )
+    return summary
 
 
-def summarise(scale: dict, history: dict | None, events: int) -> dict:
-    ingest, bare = scale["ingest"], scale["bare_ingest"]
-    keys = {
-        "ingest_vs_limit": round(ingest["events_per_s"] / bare["events_per_s"], 3),
-        "transform_vs_limit": round(
-            scale["dbt_build"]["seconds"] / scale["bare_transform"]["seconds"], 3
-        ),
-        "gates_share_of_build": round(
-            scale["raw_gate"]["seconds"] / scale["dbt_build"]["seconds"], 3
-        ),
-        "peak_rss_mb": max(v.get("peak_rss_mb", 0) for v in scale.values()),
-        "ingest_peak_rss_mb": ingest["peak_rss_mb"],
-    }
-    if history:
-        keys["incremental_day30_vs_day1"] = round(
-            history["last_day_seconds"] / history["day1_seconds"], 3
-        )
-        keys["publish_day30_vs_day1"] = round(
-            history["publish_last_day"] / history["publish_day1"], 3
-        )
-    return {
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "events_per_day": events,
-        "keys": keys,
-        "stages": scale,
-        "history": history,
-    }
-
-
-def markdown(result: dict) -> str:
-    lines = [
-        f"Measured {result['measured_at']} on {result['machine']['cpus']} cores, "
-        f"{result['events_per_day']:,} events/day (`make bench`).",
-        "",
-        "| stage | seconds | events/s | peak RSS MB |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    for name, stage in result["stages"].items():
-        rate = stage.get("events_per_s")
-        lines.append(
-            f"| {name} | {stage['seconds']:.2f} | {f'{rate:,}' if rate else ''} | "
-            f"{stage.get('peak_rss_mb', '')} |"
-        )
-    lines += ["", "| key | value |", "| --- | ---: |"]
-    lines += [f"| `{k}` | {v} |" for k, v in result["keys"].items()]
-    return "\n".join(lines) + "\n"
+def _int_env(*names: str, default: int) -> int:
+    for name in names:
+        if os.environ.get(name):
+            return int(os.environ[name])
+    return default
 
 
 def main() -> None:
-    events = int(os.environ.get("BENCH_EVENTS", "1000000"))
-    history_days = int(os.environ.get("BENCH_HISTORY_DAYS", "30"))
-    history_events = int(os.environ.get("BENCH_HISTORY_EVENTS", "1000000"))
-    root = Path(os.environ.get("BENCH_DIR", "/tmp/dataplatform-bench"))
+    events = _int_env("BENCH_EVENTS", default=1_000_000)
+    days = _int_env("BENCH_DAYS", "BENCH_HISTORY_DAYS", default=30)
+    history_events = _int_env("BENCH_HISTORY_EVENTS", default=1_000_000)
+    root = Path(os.environ.get("BENCH_DIR") or "/tmp/dataplatform-bench")
+    results = Path(os.environ.get("BENCH_RESULTS") or RESULTS)
     root.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    scale = scale_run(root, events)
-    history = history_run(root, history_events, history_days) if history_days > 1 else None
-    result = summarise(scale, history, events)
-    result["bench_seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text(markdown(result))
-    print(markdown(result))
+    log(
+        f"BENCH_EVENTS={events} BENCH_DAYS={days} BENCH_HISTORY_EVENTS={history_events} "
+        f"BENCH_DIR={root}"
+    )
+    scale, parses, _ = scale_run(root, events)
+    history = history_run(root, history_events, days) if days > 1 else None
+    keys = compute_keys(scale, history, parses)
+    result = {
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+        },
+        "events_per_day": events,
+        "bench_seconds": round(time.perf_counter() - _STARTED, 1),
+        "keys": keys,
+        "targets": verdicts(keys),
+        "stages": scale,
+        "dag_parse": parses,
+        "history": history,
+    }
+    results.mkdir(parents=True, exist_ok=True)
+    table = markdown(result)
+    (results / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    (results / "latest.md").write_text(table)
+    if results.resolve() == RESULTS.resolve():
+        README.write_text(replace_block(README.read_text(), table))
+    log(f"wrote {results / 'latest.json'} and latest.md")
+    print(table)
 
 
 if __name__ == "__main__":
