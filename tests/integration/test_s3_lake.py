@@ -49,6 +49,18 @@ SPEC_TABLES = {
 }
 ROLE_FILES = ("analyst.duckdb", "data_scientist.duckdb", "pii_reader.duckdb")
 PLANTED_USER = "planted-uncommitted-user"
+# The body of the publish task (dataplatform.tasks.publish) without importing Airflow: a
+# separate process from the reader's, started in seconds.
+PUBLISH = """
+import sys
+from datetime import date
+from pathlib import Path
+from dataplatform.publish.publish import plan_version, publish_candidate
+from dataplatform.transform.dbt import DbtPaths
+data_dir, day = Path(sys.argv[1]), date.fromisoformat(sys.argv[2])
+version_id, manifest = plan_version(data_dir, day)
+print(publish_candidate(data_dir, DbtPaths.under(data_dir).warehouse, version_id, manifest))
+"""
 
 
 def _free_port() -> int:
@@ -253,7 +265,7 @@ def _reader(layout: PublishedLayout, stop: threading.Event, seen: list) -> None:
             seen.append((version, [v for (v,) in stamped]))
         except (VersionError, OSError, duckdb.Error) as err:
             seen.append((None, f"{type(err).__name__}: {err}"))
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -315,21 +327,15 @@ def scenario(s3_server, tmp_path_factory) -> Scenario:
             "versions": [m["version_id"] for m in list_versions(layout)],
         }
 
-        # The publish again (the task body Airflow runs, on the candidate the failed run left
-        # in the warehouse), with a reader resolving CURRENT all along.
+        # Publish again (what the publish task runs, on the candidate the failed run left in
+        # the warehouse), with a reader resolving CURRENT all along.
         stop = threading.Event()
         reader = threading.Thread(target=_reader, args=(layout, stop, found.reader_saw))
         reader.start()
         started = time.perf_counter()
         try:
             retry = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import sys; from dataplatform.tasks import publish; "
-                    "print(publish(sys.argv[1]))",
-                    days[1].isoformat(),
-                ],
+                [sys.executable, "-c", PUBLISH, str(data_dir), days[1].isoformat()],
                 env=pipeline_env(data_dir, s3_server),
                 capture_output=True,
                 text=True,
@@ -399,6 +405,13 @@ def test_the_published_analyst_database_opens_with_the_spec_tables(scenario, s3_
 def test_a_publish_that_fails_midway_leaves_current_and_its_version_untouched(scenario):
     failed = scenario.failed_run
     assert failed.returncode != 0, failed.stdout
+    # It failed where it was made to: S3 refused the upload of a role's file to publish.
+    alerts = [
+        json.loads(line)
+        for line in (scenario.data_dir / "alerts" / "alerts.jsonl").read_text().splitlines()
+    ]
+    assert [a["task_id"] for a in alerts] == ["publish"], alerts
+    assert "Access Denied" in alerts[0]["summary"], alerts[0]["summary"]
     after = scenario.after_failure
     assert after["current"] == scenario.first
     assert after["versions"] == [scenario.first]
