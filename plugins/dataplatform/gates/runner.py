@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 DATA_DOCS_SITE = "quality"
+DATA_DOCS_INDEX_LIMIT = 100  # about ten days of every gate's validations
 # Offending values kept per failed expectation: enough to recognise the problem in an alert.
 SAMPLE_SIZE = 5
 SAMPLE_VALUE_CHARS = 120
@@ -204,7 +205,12 @@ def _context(quality_dir: Path | None):
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(quality_dir / "data_docs"),
             },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # The index lists the latest validations only: GX reads every listed result to
+            # build it, so an unbounded index would cost more with every day of history.
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": DATA_DOCS_INDEX_LIMIT,
+            },
         },
     )
     return context
@@ -272,10 +278,10 @@ def _validate(
         )
         checkpoint_result = checkpoint.run(expectation_parameters=dict(parameters))
     finally:
-        engines = [source.get_execution_engine() for source in sources.values()]
+        usage = [source.usage() for source in sources.values()]
         engine_use = {
-            "queries": sum(e.queries for e in engines),
-            "rows_fetched": sum(e.rows_fetched for e in engines),
+            "queries": sum(queries for queries, _ in usage),
+            "rows_fetched": sum(rows for _, rows in usage),
         }
         for source in sources.values():
             source.dispose()

@@ -147,6 +147,13 @@ class DuckDBDatasource(SQLDatasource):
     def _create_engine(self) -> sa.Engine:
         return share_instance(super()._create_engine())
 
+    def usage(self) -> tuple[int, int]:
+        """(queries run, rows fetched to Python) by this datasource's execution engine."""
+        engine = self._execution_engine
+        if not isinstance(engine, DuckDBExecutionEngine):
+            return 0, 0
+        return engine.queries, engine.rows_fetched
+
     def dispose(self) -> None:
         """Close every DuckDB connection this datasource opened (GX keeps them pooled)."""
         if self._execution_engine is not None:
