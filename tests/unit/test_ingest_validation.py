@@ -380,9 +380,7 @@ def test_accounting_balances_every_file(tmp_path, landing_day):
     assert all(b.balanced and b.state == "held" for b in balances.values())
 
 
-def test_files_whose_names_differ_only_in_punctuation_keep_their_own_records(
-    tmp_path, landing_day
-):
+def test_names_that_differ_only_in_punctuation_keep_their_own_records(tmp_path, landing_day):
     landing_day("part.a.jsonl", line(make_event(1)) + b"\n")
     landing_day("part_a.jsonl", line(make_event(2)) + b"\n")
     result = ingest_batch(tmp_path, DAY, progress=False)
