@@ -245,3 +245,25 @@ def test_every_gate_file_is_a_list_of_validations_with_reasons():
         for validation in gate["validations"]:
             for expectation in validation["expectations"]:
                 assert expectation["meta"]["id"] and expectation["meta"]["why"], expectation
+
+
+def test_staging_gate_reuses_the_raw_gate_count_of_the_same_batch_only(world):
+    """The raw gate hashes every event id once; the staging gate takes those per-date counts
+    for the batch they were taken of (same manifest), and counts itself otherwise."""
+    from dataplatform.gates.raw import manifest_digest
+
+    batch = lake.raw_batch_dir(world / "lake", DAY)
+    _manifest(batch, raw=len(NEW_BATCH))
+    stored = world / "quality" / "results" / str(DAY) / "raw_events_batch.json"
+    stored.parent.mkdir(parents=True)
+    # counts that are wrong on purpose: used, they break the reconciliation
+    metrics = {
+        "manifest_sha256": manifest_digest(batch / lake.MANIFEST_NAME),
+        "distinct_events_per_date": {str(BEFORE): 2, str(DAY): 5},
+    }
+    stored.write_text(json.dumps({"gate": {"metrics": metrics}}))
+    warehouse = _warehouse(world, CORRECT_STAGING)
+    reused = run_staging_gate(world, warehouse, DAY)
+    assert {f.column for f in reused.failures} == {"staged_minus_expected"}
+    _manifest(batch, raw=len(NEW_BATCH), quarantined=1)  # another batch of that date
+    assert run_staging_gate(world, warehouse, DAY).success

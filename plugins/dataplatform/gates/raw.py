@@ -8,6 +8,7 @@ duplicates, anonymous share, event-type mix), aggregated once into the gate's sc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import date, timedelta
@@ -56,17 +57,28 @@ def prepare_batch(work: Path, data_dir: Path, day: date) -> dict:
             )
         else:
             con.execute(f"create view batch_events as {EMPTY_BATCH}")
+        # The one hash of every event id: per event date, as the staging gate needs them too.
+        con.execute(
+            """
+            create table batch_dates as
+            select event_date, count(*) as distinct_events
+            from (select distinct event_date, event_id from batch_events)
+            group by event_date
+            """
+        )
         con.execute(
             """
             create table batch_metrics as
             with stats as (
                 select
                     count(*) as parquet_rows,
-                    count(*) - count(distinct event_id) as duplicate_event_ids,
                     avg((user_id is null)::int) as user_id_null_ratio,
                     avg((event_type = 'session_started')::int) as session_started_share,
                     avg((event_type = 'listing_viewed')::int) as listing_viewed_share
                 from batch_events
+            ),
+            distinct_events as (
+                select coalesce(sum(distinct_events), 0) as n from batch_dates
             )
             select
                 $batch_date::date as batch_date,
@@ -76,14 +88,15 @@ def prepare_batch(work: Path, data_dir: Path, day: date) -> dict:
                 coalesce($quarantined / nullif($records_read, 0), 0) as quarantine_ratio,
                 $files_rejected::bigint as files_rejected,
                 $raw - parquet_rows as manifest_minus_parquet_rows,
-                duplicate_event_ids,
-                coalesce(duplicate_event_ids / nullif(parquet_rows, 0), 0) as duplicate_ratio,
+                parquet_rows - distinct_events.n as duplicate_event_ids,
+                coalesce((parquet_rows - distinct_events.n) / nullif(parquet_rows, 0), 0)
+                    as duplicate_ratio,
                 user_id_null_ratio,
                 session_started_share,
                 listing_viewed_share,
                 $trailing::double as trailing_mean_raw_records,
                 $raw / $trailing::double as volume_vs_trailing
-            from stats
+            from stats, distinct_events
             """,
             {
                 "batch_date": day.isoformat(),
@@ -94,7 +107,34 @@ def prepare_batch(work: Path, data_dir: Path, day: date) -> dict:
                 "trailing": _trailing_volume(lake_dir, day),
             },
         )
-        return workspace.one_row(con, "batch_metrics")
+        metrics = workspace.one_row(con, "batch_metrics")
+        metrics["distinct_events_per_date"] = {
+            event_date.isoformat(): n
+            for event_date, n in con.execute(
+                "select event_date, distinct_events from batch_dates order by event_date"
+            ).fetchall()
+        }
+        metrics["manifest_sha256"] = manifest_digest(pending / lake.MANIFEST_NAME)
+        return metrics
+
+
+def manifest_digest(manifest: Path) -> str:
+    """Names the batch exactly: its manifest lists every file of it with its sha256."""
+    return hashlib.sha256(manifest.read_bytes()).hexdigest()
+
+
+def distinct_events_per_date(data_dir: Path, day: date) -> dict[str, int] | None:
+    """The published batch's distinct events per event date, as its raw gate counted them, if
+    that count is of this very batch (same manifest); None otherwise."""
+    result = data_dir / "quality" / "results" / day.isoformat() / f"{SUITE}.json"
+    manifest = lake.raw_batch_dir(data_dir / "lake", day) / lake.MANIFEST_NAME
+    try:
+        metrics = json.loads(result.read_text())["gate"]["metrics"]
+        if metrics["manifest_sha256"] != manifest_digest(manifest):
+            return None
+        return {str(k): int(v) for k, v in metrics["distinct_events_per_date"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def run_raw_gate(data_dir: Path, day: date) -> GateResult:

@@ -47,11 +47,14 @@ SAMPLE_VALUE_CHARS = 120
 # fetches at most ``partial_unexpected_count`` offending rows, with LIMIT. The format is the
 # checkpoint's, the same for every validation (GX ignores an expectation's own).
 ROW_REF = "row_ref"
+# The checkpoint counts offending rows and fetches none (LIMIT 0), so a passing gate costs one
+# scan per asset; an expectation that failed is asked again for SAMPLE_FORMAT's few rows.
 RESULT_FORMAT = {
     "result_format": "SUMMARY",
-    "partial_unexpected_count": 10,
+    "partial_unexpected_count": 0,
     "unexpected_index_column_names": [ROW_REF],
 }
+SAMPLE_FORMAT = {**RESULT_FORMAT, "partial_unexpected_count": 10}
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,7 @@ def _validate(
     context = _context(quality_dir)
     sources: dict[str, DuckDBDatasource] = {}
     definitions = []
+    batches = {}
     try:
         for validation in gate["validations"]:
             name = validation["asset"]
@@ -256,6 +260,7 @@ def _validate(
                 )
                 suite.add_expectation_configuration(config)
             suite.save()
+            batches[suite.name] = batch
             definitions.append(
                 context.validation_definitions.add(
                     gx.ValidationDefinition(name=f"{suite.name}-{label}", data=batch, suite=suite)
@@ -277,6 +282,7 @@ def _validate(
             )
         )
         checkpoint_result = checkpoint.run(expectation_parameters=dict(parameters))
+        outcomes = _with_samples(checkpoint_result, batches, dict(parameters))
     finally:
         usage = [source.usage() for source in sources.values()]
         engine_use = {
@@ -299,7 +305,7 @@ def _validate(
     for identifier, run in checkpoint_result.run_results.items():
         asset_name = run.suite_name.split(".", 1)[-1]
         evaluated += len(run.results)
-        failed = [_failure(asset_name, r) for r in run.results if not r.success]
+        failed = [_failure(asset_name, r) for r in outcomes[identifier] if not r.success]
         if failed and first_failed is None:
             first_failed = identifier
         failures += failed
@@ -327,6 +333,41 @@ def _validate(
         urls = context.get_docs_sites_urls(resource_identifier=shown, site_name=DATA_DOCS_SITE)
         result.docs_url = urls[0]["site_url"] if urls else None
     return result
+
+
+def _with_samples(checkpoint_result: Any, batches: Mapping[str, Any], parameters: dict) -> dict:
+    """Each validation's expectation results, where a failed row-level expectation is replaced
+    by its result asked again with SAMPLE_FORMAT: the same count, plus a few offending rows."""
+    import great_expectations as gx
+
+    outcomes = {}
+    for identifier, run in checkpoint_result.run_results.items():
+        results = list(run.results)
+        again = [
+            i for i, r in enumerate(results) if not r.success and "unexpected_count" in r.result
+        ]
+        if again:
+            suite = gx.ExpectationSuite(
+                name=f"{run.suite_name}.sample",
+                expectations=[
+                    copy.copy(results[i].expectation_config.to_domain_obj()) for i in again
+                ],
+            )
+            sampled = (
+                batches[run.suite_name]
+                .get_batch()
+                .validate(suite, result_format=SAMPLE_FORMAT, expectation_parameters=parameters)
+            )
+            by_config = {_config_key(r.expectation_config): r for r in sampled.results}
+            for i in again:
+                results[i] = by_config.get(_config_key(results[i].expectation_config), results[i])
+        outcomes[identifier] = results
+    return outcomes
+
+
+def _config_key(config: Any) -> str:
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
+    return json.dumps([config.type, kwargs], sort_keys=True, default=str)
 
 
 def _failure(asset: str, outcome: Any) -> Failure:

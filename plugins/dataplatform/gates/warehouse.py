@@ -16,11 +16,25 @@ import duckdb
 
 from dataplatform import lake
 from dataplatform.gates import workspace
+from dataplatform.gates.raw import distinct_events_per_date
 from dataplatform.gates.runner import Asset, GateResult, load_suite, run_gate
 
 # The event contract: events land up to 3 days late and up to an hour early.
 LATE_DAYS = 3
 SCRATCH = "gate_work"
+
+# The batch's distinct events per date: counted by its raw gate when that count is of this very
+# batch (the one pass over all its event ids, done once), else here.
+BATCH_PER_DATE_SQL = """
+    create table {scratch}.batch_per_date as
+    select event_date, count(*) as distinct_events
+    from (select distinct event_date, event_id from {batch_events})
+    group by event_date
+"""
+BATCH_PER_DATE_FROM_RAW_GATE = """
+    create table {scratch}.batch_per_date as
+    select unnest($counted_dates)::date as event_date, unnest($counted)::bigint as distinct_events
+"""
 
 # Per date the batch touched: what this batch added to staging against what it should have
 # added (its distinct valid events that no earlier batch delivered), and the whole date's
@@ -35,11 +49,6 @@ SCRATCH = "gate_work"
 # batch delivered is, for the batch's own day, at most the previous batch's clock-skewed hour,
 # and for earlier days one of the batch's late events: small either way.
 RECONCILIATION_SQL = (
-    """
-    create table {scratch}.batch_per_date as
-    select event_date, count(distinct event_id) as distinct_events
-    from {batch_events} group by event_date
-    """,
     """
     create table {scratch}.earlier_same_day as
     select event_id, event_date from staging.stg_lake__events
@@ -186,11 +195,13 @@ def staging_reconciliation(data_dir: Path, warehouse: Path, work: Path, day: dat
         if files
         else "(select null::varchar as event_id, null::date as event_date where false)"
     )
+    counted = distinct_events_per_date(data_dir, day) or None
+    first = BATCH_PER_DATE_SQL if counted is None else BATCH_PER_DATE_FROM_RAW_GATE
     statements = tuple(
         sql.replace("{batch_events}", batch_events).replace(
             "{raw_glob}", workspace.sql_literal(lake.raw_events_glob(lake_dir))
         )
-        for sql in RECONCILIATION_SQL
+        for sql in (first, *RECONCILIATION_SQL)
     )
     return _into_scratch(
         warehouse,
@@ -200,6 +211,8 @@ def staging_reconciliation(data_dir: Path, warehouse: Path, work: Path, day: dat
             "batch_date": day,
             "low": day - timedelta(days=LATE_DAYS),
             "high": day + timedelta(days=1),
+            "counted_dates": list((counted or {}).keys()),
+            "counted": list((counted or {}).values()),
         },
     )
 
