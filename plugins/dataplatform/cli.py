@@ -59,6 +59,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     results = run_dates(dates)
     print_summary(settings, results, time.perf_counter() - started)
+    print("    the runs, the dbt docs and the quality reports in a browser: make up")
     # The demo shows what happened, failures included; it fails only if it could not run at all.
     return 0
 

@@ -122,9 +122,11 @@ class Validation:
 
 
 def latest_validations(layout: DocsLayout, limit: int = LATEST_VALIDATIONS) -> list[Validation]:
-    """The newest Great Expectations validation results, newest first."""
+    """The newest Great Expectations validation results, newest first. The results store keeps
+    each as ``<suite>/[<asset>/]<run name>/<run time>/<batch>.json``; its Data Docs page has the
+    same path under ``validations/`` with ``.html``."""
     found = []
-    for result in layout.validations.glob("*/*/*/*.json"):
+    for result in layout.validations.rglob("*.json"):
         try:
             content = json.loads(result.read_text())
             run_time = datetime.fromisoformat(content["meta"]["run_id"]["run_time"])

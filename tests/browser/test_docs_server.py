@@ -33,9 +33,10 @@ def publish_version(data_dir: Path, version_id: str, docs: str | None) -> None:
         (site / "index.html").write_text(docs)
 
 
-def validation(data_dir: Path, suite: str, run_time: str, failed: int) -> None:
+def validation(data_dir: Path, suite: str, run_time: str, failed: int, asset: str = "") -> None:
+    """A validation result and its page, where Great Expectations' stores put them."""
     stamp = run_time.replace("-", "").replace(":", "").replace("+0000", "Z")
-    relative = Path(suite) / "__none__" / stamp / f"metrics-{suite}"
+    relative = Path(suite, asset, "__none__", stamp, f"metrics-{suite}")
     result = DocsLayout(data_dir).validations / relative.with_suffix(".json")
     result.parent.mkdir(parents=True)
     result.write_text(
@@ -90,7 +91,7 @@ def test_nothing_outside_the_sites_is_served(tmp_path):
 
 def test_the_front_page_lists_the_latest_validations_newest_first(tmp_path):
     validation(tmp_path, "raw_events_batch", "2026-11-22T10:00:00+00:00", failed=0)
-    validation(tmp_path, "marts", "2026-11-22T11:00:00+00:00", failed=2)
+    validation(tmp_path, "marts", "2026-11-22T11:00:00+00:00", failed=2, asset="active_users")
     found = latest_validations(DocsLayout(tmp_path))
     assert [(v.suite, v.success, v.failed) for v in found] == [
         ("marts", False, 2),
