@@ -25,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,7 +39,10 @@ log = logging.getLogger(__name__)
 
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 DATA_DOCS_SITE = "quality"
-DATA_DOCS_INDEX_LIMIT = 100  # about ten days of every gate's validations
+DATA_DOCS_INDEX_LIMIT = 50  # about four days of every gate's validations
+# GX lists every stored validation result to build the Data Docs index, so its store keeps a
+# month; each run's full result stays in DATA_DIR/quality/results/<date>/ regardless.
+GX_STORE_RETENTION_DAYS = 30
 # Offending values kept per failed expectation: enough to recognise the problem in an alert.
 SAMPLE_SIZE = 5
 SAMPLE_VALUE_CHARS = 120
@@ -164,7 +168,17 @@ def run_gate(
     if quality_dir is None:
         return _validate(gate, assets, None, label, parameters or {}, metrics or {})
     with _exclusive(quality_dir / ".gx.lock"):
+        _prune_store(quality_dir / "validations", GX_STORE_RETENTION_DAYS)
         return _validate(gate, assets, quality_dir, label, parameters or {}, metrics or {})
+
+
+def _prune_store(store: Path, days: int) -> None:
+    """Delete GX's stored validation results older than ``days`` (their Data Docs pages and
+    the gate's own result files stay)."""
+    cutoff = time.time() - days * 86400
+    for path in store.rglob("*.json") if store.is_dir() else ():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -180,42 +194,61 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
 
 
 def _context(quality_dir: Path | None):
-    """An ephemeral GX context (nothing committed is ever rewritten) whose validation results
-    and Data Docs site live under DATA_DIR/quality, so the site lists every run."""
-    import great_expectations as gx
+    """An ephemeral GX context (nothing committed is ever rewritten) whose suites, validation
+    results and Data Docs site live under DATA_DIR/quality, so the site lists every gate's run.
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
+    The suites are stored there too (a copy of the committed JSON, rewritten by each run): GX's
+    Data Docs index drops the page of any suite its store does not hold, so with an in-memory
+    store each gate would delete the other gates' pages."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+    )
+
     if quality_dir is None:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = {"globally": False}
         return context
-    context.add_store(
-        "quality_results",
-        {
-            "class_name": "ValidationResultsStore",
+
+    def filesystem(store_class: str, folder: str) -> dict:
+        return {
+            "class_name": store_class,
             "store_backend": {
                 "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(quality_dir / "validations"),
+                "base_directory": str(quality_dir / folder),
             },
+        }
+
+    defaults = InMemoryStoreBackendDefaults()
+    config = DataContextConfig(
+        stores={
+            **defaults.stores,
+            "quality_suites": filesystem("ExpectationsStore", "expectations"),
+            "quality_results": filesystem("ValidationResultsStore", "validations"),
         },
-    )
-    context.variables.validation_results_store_name = "quality_results"
-    context.variables.data_docs_sites = {}
-    context.add_data_docs_site(
-        DATA_DOCS_SITE,
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(quality_dir / "data_docs"),
-            },
-            # The index lists the latest validations only: GX reads every listed result to
-            # build it, so an unbounded index would cost more with every day of history.
-            "site_index_builder": {
-                "class_name": "DefaultSiteIndexBuilder",
-                "validation_results_limit": DATA_DOCS_INDEX_LIMIT,
-            },
+        expectations_store_name="quality_suites",
+        validation_results_store_name="quality_results",
+        store_backend_defaults=defaults,
+        data_docs_sites={
+            DATA_DOCS_SITE: {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(quality_dir / "data_docs"),
+                },
+                # The index lists the latest validations only: GX reads every listed result to
+                # build it, so an unbounded index would cost more with every day of history.
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "validation_results_limit": DATA_DOCS_INDEX_LIMIT,
+                },
+            }
         },
+        analytics_enabled=False,
     )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    context.variables.progress_bars = {"globally": False}
     return context
 
 
@@ -237,29 +270,37 @@ def _validate(
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = _context(quality_dir)
+    # Each datasource is built whole, then added: GX re-serialises the context's whole
+    # configuration on every change of a registered datasource (each asset, each batch
+    # definition), which costs more than the validations of a small gate.
     sources: dict[str, DuckDBDatasource] = {}
+    for validation in gate["validations"]:
+        asset = assets[validation["asset"]]
+        if asset.source not in sources:
+            sources[asset.source] = DuckDBDatasource(
+                name=asset.source, database=str(asset.database)
+            )
+        sources[asset.source].add_query_asset(
+            name=validation["asset"], query=asset.select()
+        ).add_batch_definition_whole_table("whole")
     definitions = []
     batches = {}
     try:
+        sources = {
+            name: context.data_sources.add_duckdb(datasource=s) for name, s in sources.items()
+        }
         for validation in gate["validations"]:
             name = validation["asset"]
-            asset = assets[name]
-            if asset.source not in sources:
-                sources[asset.source] = context.data_sources.add_duckdb(
-                    name=asset.source, database=str(asset.database)
-                )
-            batch = (
-                sources[asset.source]
-                .add_query_asset(name=name, query=asset.select())
-                .add_batch_definition_whole_table("whole")
-            )
-            suite = context.suites.add(gx.ExpectationSuite(name=f"{gate['name']}.{name}"))
-            for item in validation["expectations"]:
-                config = ExpectationConfiguration(
+            batch = sources[assets[name].source].get_asset(name).get_batch_definition("whole")
+            expectations = [
+                ExpectationConfiguration(
                     type=item["type"], kwargs=copy.deepcopy(item["kwargs"]), meta=item.get("meta")
-                )
-                suite.add_expectation_configuration(config)
-            suite.save()
+                ).to_domain_obj()
+                for item in validation["expectations"]
+            ]
+            suite = context.suites.add_or_update(
+                gx.ExpectationSuite(name=f"{gate['name']}.{name}", expectations=expectations)
+            )
             batches[suite.name] = batch
             definitions.append(
                 context.validation_definitions.add(
