@@ -71,6 +71,21 @@ def test_plain_sql_datasource_loses_every_result(context, listings_db):
     assert "list index out of range" in str(result.exception_info)
 
 
+def test_the_cause_is_the_rollback_of_closing_the_connection(listings_db):
+    """What the adapter works around: a result read after its SQLAlchemy connection closed is
+    empty, even with the pool's reset-on-return off (closing rolls the implicit transaction
+    back, and DuckDB drops the pending result); read inside, it is complete."""
+    engine = sa.create_engine(f"duckdb:///{listings_db}", pool_reset_on_return=None)
+    with engine.connect() as con:
+        result = con.execute(sa.text("select count(*) from listings"))
+    after_close = result.fetchall()  # as GX's callers do
+    with engine.connect() as con:
+        inside = con.execute(sa.text("select count(*) from listings")).fetchall()
+    engine.dispose()
+    assert after_close == []
+    assert inside == [(len(ROWS),)]
+
+
 @pytest.mark.parametrize(
     ("expectation", "success", "expected"),
     [

@@ -9,18 +9,20 @@ fails with ``IndexError: list index out of range`` and an empty result. The caus
         result = connection.execute(query)
     return result                                  # the caller then calls .fetchall()
 
-Leaving the ``with`` returns the connection to SQLAlchemy's pool, which resets it with a
-``rollback()``. A DuckDB connection has one result set at a time and duckdb-engine's cursor is
-the connection itself ("closing cursors is not supported in duckdb"), so that rollback discards
-the rows before GX reads them. GX keeps one connection open instead for SQLite, SQL Server,
-BigQuery and Databricks, which is why those work.
+Leaving the ``with`` closes the SQLAlchemy ``Connection``, and closing it rolls back the
+transaction SQLAlchemy 2.0 began implicitly for the query (duckdb-engine's ``do_begin`` opens a
+DuckDB transaction). duckdb-engine's cursor is the DuckDB connection itself ("closing cursors is
+not supported in duckdb"), and a DuckDB ``rollback()`` discards the connection's pending result:
+``fetchall()`` then returns ``[]``. (Checked: the rollback comes from ``Connection.close``, not
+from the pool's reset-on-return, so ``pool_reset_on_return=None`` does not help.) GX keeps one
+connection open for SQLite, SQL Server, BigQuery and Databricks, which is why those work.
 
 Fix 1, ``DuckDBExecutionEngine.execute_query``: read the rows while the connection is still
 checked out, and return them as a buffered ``Result`` with the same interface (``fetchall``,
 ``fetchmany``, ``fetchone``, ``scalar``, rows with ``_asdict``). Buffering costs nothing here:
 every row-returning query GX issues in the result formats the gates use (BASIC, SUMMARY) is an
-aggregate or carries a ``LIMIT`` (the partial unexpected list, at most 20 rows), so no table is
-read into Python.
+aggregate or carries a ``LIMIT`` (the partial unexpected list), so no table is read into
+Python; the engine counts the rows it fetched (``rows_fetched``), and the gates log it.
 
 Fix 2, ``share_instance``: duckdb-engine opens DuckDB with a ``custom_user_agent`` setting, and
 DuckDB refuses a second connection to a database file that the same process already has open
