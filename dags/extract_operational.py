@@ -10,14 +10,15 @@ only a passing extraction becomes visible and updates the `raw_operational` asse
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import dag, task
 
 from dataplatform.assets import RAW_OPERATIONAL
 from dataplatform.dag_defaults import default_args
+from dataplatform.schedules import daily
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    schedule=daily(),  # manual runs of a date cover that date too (dataplatform.schedules)
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=True,
     max_active_runs=1,

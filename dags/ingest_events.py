@@ -13,14 +13,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import dag, task
 
 from dataplatform.assets import RAW_EVENTS
 from dataplatform.dag_defaults import default_args
+from dataplatform.schedules import daily
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    schedule=daily(),  # manual runs of a date cover that date too (dataplatform.schedules)
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=True,
     max_active_runs=1,

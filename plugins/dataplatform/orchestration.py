@@ -94,6 +94,7 @@ def run_dates(dates: Sequence[date], dag_ids: Sequence[str] = PIPELINE) -> list[
             log_file.unlink(missing_ok=True)
             alerts_before = len(read_alerts(settings.alerts_file))
             started = time.perf_counter()
+            started_at = datetime.now(UTC)
             with _output_to(log_file):
                 run = bag.get_dag(dag_id).test(
                     logical_date=logical, run_conf={"date": day.isoformat()}
@@ -103,6 +104,7 @@ def run_dates(dates: Sequence[date], dag_ids: Sequence[str] = PIPELINE) -> list[
                     for ti in run.get_task_instances()
                     if ti.state in ("failed", "upstream_failed")
                 )
+                _settle(dag_id, run.run_id, started_at)
             result = DagRunResult(
                 dag_id=dag_id,
                 logical_date=day,
@@ -117,6 +119,30 @@ def run_dates(dates: Sequence[date], dag_ids: Sequence[str] = PIPELINE) -> list[
             if not result.ok:
                 break
     return results
+
+
+def _settle(dag_id: str, run_id: str, started_at: datetime) -> None:
+    """Leave the metadata database as if the scheduler had run this DAG for the date.
+
+    ``DAG.test()`` dates the run's start at its logical date (the UI would show a duration of
+    weeks): it gets the time it really started. And the asset events of the day's lake DAGs
+    stay queued for ``transform`` (``AssetDagRunQueue``) although this process has just run
+    it for them: the scheduler would start it once more for the same batch on ``make up``.
+    The scheduler empties that queue when it starts the run the events trigger; so does this.
+    """
+    from airflow import settings
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import delete, update
+
+    with settings.Session() as session:
+        session.execute(
+            update(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+            .values(start_date=started_at)
+        )
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+        session.commit()
 
 
 def _report(result: DagRunResult) -> None:
