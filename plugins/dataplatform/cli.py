@@ -65,15 +65,20 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_accounting(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
+    from dataplatform import lake, storage
     from dataplatform.ingest.accounting import file_balances, format_balances
 
-    balances = file_balances(settings.data_dir)
+    where = lake.durable_root(settings.lake_dir)
+    try:
+        balances = file_balances(settings.data_dir)
+    except (*storage.access_errors(), duckdb.Error) as err:
+        raise UsageError(f"cannot read the lake at {where}: {_first_line(err)}") from None
     if args.date:
         balances = [b for b in balances if b.batch_date == args.date.isoformat()]
     if not balances:
-        raise UsageError(
-            f"no ingested batch under {settings.lake_dir}: run make run DATE=... first"
-        )
+        raise UsageError(f"no ingested batch under {where}: run make run DATE=... first")
     print(format_balances(balances))
     return 0 if all(b.balanced for b in balances) else 1
 
@@ -174,6 +179,11 @@ def cmd_grants(args: argparse.Namespace, settings: Settings) -> int:
     print(f"-- roles of published version {version_id} ({args.dialect})")
     print("\n".join(lines))
     return 0
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 def _version_arg(args: argparse.Namespace) -> str:

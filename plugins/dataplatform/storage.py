@@ -72,6 +72,15 @@ def storage_options() -> dict:
     return options
 
 
+def access_errors() -> tuple[type[Exception], ...]:
+    """What reading an unreachable or refused lake raises: ``OSError`` (s3fs turns S3's
+    refusals and missing objects into ``PermissionError``, ``FileNotFoundError``...) and
+    botocore's own errors, which are not ``OSError``s (an endpoint that does not answer)."""
+    from botocore.exceptions import BotoCoreError
+
+    return (OSError, BotoCoreError)
+
+
 def filesystem():
     """The s3fs filesystem of the lake (fsspec keeps one instance per set of options)."""
     import fsspec

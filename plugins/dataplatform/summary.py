@@ -29,22 +29,36 @@ def print_summary(settings: Settings, results: Sequence[DagRunResult], seconds: 
             f"    {day!s:<11} {manifest['records_read']:>9,} {manifest['raw']:>9,} "
             f"{manifest['quarantined']:>9,}  {state}"
         )
-    from dataplatform.publish.versions import PublishedLayout, current_version, list_versions
+    from dataplatform.publish.versions import (
+        ROLES,
+        PublishedLayout,
+        current_version,
+        list_versions,
+    )
 
     layout = PublishedLayout(settings.data_dir / "published")
     current = current_version(layout)
     if current:
+        # Locally the current link is the path to open; on S3 the pointer object names the
+        # version, and a role's database is opened from a downloaded copy.
+        where = layout.version_dir(current) if layout.remote else layout.current
         print(
             f"    published: {len(list_versions(layout))} versions; current = {current} "
-            f"({layout.current}/{{analyst,data_scientist,pii_reader}}.duckdb)"
+            f"({where}/{{{','.join(ROLES)}}}.duckdb)"
         )
+        if layout.remote:
+            print(
+                f"    the pointer is {layout.current}; a local copy of a role's database to "
+                "open: .venv/bin/python -m dataplatform versions fetch --role analyst"
+            )
     else:
         print("    published: nothing yet (see the failures above)")
-    print(f"    data quality: {settings.data_dir / 'quality' / 'data_docs' / 'index.html'}")
+    data_docs = settings.data_dir / "quality" / "data_docs" / "index.html"
+    print(f"    data quality: {data_docs if data_docs.is_file() else 'no report yet'}")
     alerts = read_alerts(settings.alerts_file)
-    print(f"    alerts raised: {len(alerts)} (in {settings.alerts_file})")
+    print(f"    alerts raised: {len(alerts)}" + (f" (in {settings.alerts_file})" if alerts else ""))
     print(
-        f"    lake: {settings.lake_dir}/raw/events (Parquet), "
-        f"quarantine: {settings.lake_dir}/quarantine"
+        f"    lake: {lake.raw_events_dir(settings.lake_dir)} (Parquet), "
+        f"quarantine: {lake.quarantine_events_dir(settings.lake_dir)}"
     )
     print("    accounting per landing file: .venv/bin/python -m dataplatform accounting")

@@ -5,13 +5,17 @@ extraction, dbt (reading the raw Parquet from the bucket through s3fs), the gate
 server enforces IAM, so one object write can be made to fail for real (an explicit Deny on
 ``PutObject`` of one role's file): a publish that fails midway must leave ``published/CURRENT``
 and the version it names untouched, and a reader resolving ``CURRENT`` while a version is being
-published sees the old version or the new one, never a mix.
+published sees the old version or the new one, never a mix. The user's commands read the bucket
+too: ``accounting`` counts the raw and quarantined records in it, and the demo summary names
+places that exist.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,6 +30,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from dataplatform.orchestration import DagRunResult
 from dataplatform.publish.versions import (
     PublishedLayout,
     VersionError,
@@ -215,17 +220,22 @@ def deny_put(s3: S3Server, key_pattern: str | None) -> None:
     )
 
 
-def plant_uncommitted_users(s3: S3Server, day: date) -> str:
-    """A users extraction without its commit marker (as a crashed upload leaves one), holding
-    one invented user; returns its key."""
+def admin_fs(s3: S3Server):
+    """The test's own view of the bucket (the administrator's login, not the platform's)."""
     import s3fs
 
-    fs = s3fs.S3FileSystem(
+    return s3fs.S3FileSystem(
         endpoint_url=s3.endpoint,
         key=s3.admin["aws_access_key_id"],
         secret=s3.admin["aws_secret_access_key"],
         skip_instance_cache=True,
     )
+
+
+def plant_uncommitted_users(s3: S3Server, day: date) -> str:
+    """A users extraction without its commit marker (as a crashed upload leaves one), holding
+    one invented user; returns its key."""
+    fs = admin_fs(s3)
     committed = sorted(fs.glob(f"{BUCKET}/{PREFIX}/raw/operational/users/*/*.parquet"))[0]
     with fs.open(committed, "rb") as handle:
         one = pq.read_table(handle).slice(0, 1)
@@ -465,3 +475,166 @@ def test_rollback_rewrites_the_pointer(scenario):
     assert scenario.rollback.returncode == 0, scenario.rollback.stderr
     assert scenario.current_after_rollback == scenario.first
     assert scenario.second != scenario.first
+
+
+def _records_in(path: Path) -> int:
+    """The records of a landing file (JSON lines, maybe gzipped), counted without the ingest."""
+    content = path.read_bytes()
+    if path.name.endswith(".gz"):
+        content = gzip.decompress(content)
+    return content.count(b"\n") + (0 if content.endswith(b"\n") or not content else 1)
+
+
+def _bucket_counts(s3: S3Server, pattern: str) -> dict[str, int]:
+    """Rows per ``source_file`` of the Parquet objects matching ``pattern`` in the lake."""
+    fs = admin_fs(s3)
+    counts: dict[str, int] = {}
+    for key in fs.glob(f"{BUCKET}/{PREFIX}/{pattern}"):
+        with fs.open(key, "rb") as handle:
+            column = pq.read_table(handle, columns=["source_file"]).column("source_file")
+        for value in column.to_pylist():
+            counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+ACCOUNTING_ROW = re.compile(
+    r"^(?P<batch>\d{4}-\d{2}-\d{2}) +(?P<read>[\d,]+) +(?P<raw>[\d,]+) +(?P<quarantined>[\d,]+)"
+    r" +(?P<ok>yes|NO) +(?P<state>\S+) +(?P<file>\S+)$"
+)
+
+
+def test_accounting_counts_raw_and_quarantine_in_the_bucket(scenario, s3_server):
+    out = run_cli(scenario.data_dir, s3_server, "accounting")
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = [m.groupdict() for m in map(ACCOUNTING_ROW.match, out.stdout.splitlines()) if m]
+    landed = sorted(
+        p.relative_to(scenario.data_dir).as_posix()
+        for p in (scenario.data_dir / "landing" / "events").glob("dt=*/*.jsonl*")
+    )
+    assert sorted(r["file"] for r in rows) == landed, out.stdout
+    raw = _bucket_counts(s3_server, "raw/events/batch_date=*/event_date=*/*.parquet")
+    quarantined = _bucket_counts(s3_server, "quarantine/events/batch_date=*/*.parquet")
+    assert sum(raw.values()) > 0
+    for row in rows:
+        read, in_raw, in_quarantine = (
+            int(row[k].replace(",", "")) for k in ("read", "raw", "quarantined")
+        )
+        # read = raw + quarantined, each side counted independently of the command
+        assert read == _records_in(scenario.data_dir / row["file"]), row
+        assert in_raw == raw.get(row["file"], 0), row
+        assert in_quarantine == quarantined.get(row["file"], 0), row
+        assert read == in_raw + in_quarantine and row["ok"] == "yes", row
+        assert row["state"] == "published", row
+    assert "0 unbalanced" in out.stdout
+
+    one_day = run_cli(scenario.data_dir, s3_server, "accounting", "--date", rows[0]["batch"])
+    assert one_day.returncode == 0, one_day.stderr
+    assert {m["batch"] for m in map(ACCOUNTING_ROW.match, one_day.stdout.splitlines()) if m} == {
+        rows[0]["batch"]
+    }
+
+
+def test_accounting_with_a_wrong_lake_key_says_so_in_one_line(scenario, s3_server):
+    env = {**pipeline_env(scenario.data_dir, s3_server), "AWS_SECRET_ACCESS_KEY": "not-the-key"}
+    out = subprocess.run(
+        [sys.executable, "-m", "dataplatform", "accounting"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    print(out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert lines[0].startswith("error: ") and f"s3://{BUCKET}/{PREFIX}" in lines[0], lines
+
+
+def _places(text: str) -> list[str]:
+    """Every local path (absolute) and s3:// URL in ``text``, shell braces expanded."""
+    places = []
+    for token in re.findall(r"(?<![^\s(])(?:s3:/)?/(?:\{[^}]*\}|[^\s(),;{])+", text):
+        if "{" in token:
+            head, rest = token.split("{", 1)
+            choices, tail = rest.split("}", 1)
+            places += [head + choice + tail for choice in choices.split(",")]
+        else:
+            places.append(token)
+    return places
+
+
+def test_the_demo_summary_names_places_that_exist(scenario, s3_server, capsys):
+    from dataplatform.config import load_settings
+    from dataplatform.summary import print_summary
+
+    results = [
+        DagRunResult("ingest_events", day, "success", 1.0, (), scenario.data_dir / "log")
+        for day in scenario.days
+    ]
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in pipeline_env(scenario.data_dir, s3_server).items():
+            env.setenv(name, value)
+        print_summary(load_settings(), results, 1.0)
+    printed = capsys.readouterr().out
+    print(printed)  # shown with pytest -rA: what a user reads at the end of make demo
+    places = _places(printed)
+    remote = [p for p in places if p.startswith("s3://")]
+    # the raw zone, the quarantine and the current version's role databases, in the bucket
+    assert f"s3://{BUCKET}/{PREFIX}/raw/events" in remote, printed
+    assert f"s3://{BUCKET}/{PREFIX}/quarantine/events" in remote, printed
+    current = current_version_in(s3_server)
+    for role_file in ROLE_FILES:
+        url = f"s3://{BUCKET}/{PREFIX}/published/versions/{current}/{role_file}"
+        assert url in remote, printed
+    fs = admin_fs(s3_server)
+    for url in remote:
+        assert fs.exists(url.removeprefix("s3://")), f"printed, not in the bucket: {url}"
+    for path in (p for p in places if not p.startswith("s3://")):
+        assert Path(path).exists(), f"printed, does not exist: {path}\n{printed}"
+    assert "versions fetch" in printed, "how to get a local copy of a role's database"
+
+
+def current_version_in(s3: S3Server) -> str:
+    return s3.read("published/CURRENT").decode().strip()
+
+
+def test_the_stacks_docs_server_serves_the_current_version_from_the_bucket(scenario, s3_server):
+    """What the compose ``docs`` service runs, with the lake on S3: the current version comes
+    from ``published/CURRENT`` in the bucket, its dbt docs and the reports from DATA_DIR."""
+    port = _free_port()
+    log = scenario.data_dir / "docs-server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "dataplatform", "docs", "--serve"),
+                *("--host", "127.0.0.1", "--port", str(port)),
+            ],
+            env=pipeline_env(scenario.data_dir, s3_server),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/", timeout=5) as response:
+                    front = response.read().decode()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the docs server did not answer:\n{log.read_text()}")
+                time.sleep(0.5)
+        current = scenario.current_after_rollback
+        assert f"Published version <code>{current}</code>: <a id='dbt-docs-current'" in front
+        assert f"{scenario.second}, logical date" in front  # listed from the bucket
+        with urllib.request.urlopen(f"{base}/dbt/current/", timeout=30) as response:
+            assert response.status == 200
+            assert b"dbt" in response.read()
+        assert "<table id='validations'>" in front
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,7 +1,8 @@
 """Accounting: for every landing file, records read = records in raw + records in quarantine.
 
 "Read" comes from the batch manifest (counted while reading); "raw" and "quarantined" are counted
-from the Parquet files themselves, so the identity checks what is really in the lake.
+from the Parquet files themselves, so the identity checks what is really in the lake: the local
+folder, or the bucket of ``LAKE_URL`` (read through the same s3fs filesystem as dbt's).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from dataplatform import lake
+from dataplatform import lake, storage
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def file_balances(data_dir: Path) -> list[FileBalance]:
     lake_dir = data_dir / "lake"
     balances = []
     with duckdb.connect() as con:
+        storage.register_lake_filesystem(con)
         for state, manifest_path in lake.batch_manifests(lake_dir).values():
             manifest = json.loads(manifest_path.read_text())
             batch_dir = manifest_path.parent
