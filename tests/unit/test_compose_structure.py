@@ -2,9 +2,10 @@
 
 CI machines have no Docker daemon and their docker client has no compose plugin, so the stack is
 never started here. These tests check what can be checked from the files: the services, one
-image and the CeleryExecutor for all of Airflow, a worker that scales, healthchecks and start
-order, no secret in the file, every ${VAR} listed in .env.example, and the Dockerfile. Where
-`docker compose` is installed, its own parser validates the file as well.
+image and the CeleryExecutor for all of Airflow, a worker that scales, the docs server that
+`make docs` runs, healthchecks and start order, no secret in the file, every ${VAR} listed in
+.env.example, and the Dockerfile. Where `docker compose` is installed, its own parser validates
+the file as well; where only the legacy `docker-compose` 1.x is, that one does.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ REQUIRED_SERVICES = {
     "lake bucket creation": ("lake-init", "minio/mc"),
     "operational source database": ("source-db", "postgres"),
     "SMTP catcher": ("mailpit", "mailpit"),
-    "docs server": ("docs", "nginx"),
+    "docs server (python -m dataplatform docs --serve)": ("docs", None),
 }
 AIRFLOW_COMMANDS = {
     "airflow-api-server": ["airflow", "api-server"],
@@ -52,6 +53,11 @@ AIRFLOW_COMMANDS = {
     "airflow-triggerer": ["airflow", "triggerer"],
     "airflow-worker": ["airflow", "celery", "worker"],
 }
+DOCS_PORT = 8081
+DOCS_COMMAND = ["python", "-m", "dataplatform", "docs", "--serve", "--host", "0.0.0.0"]
+DOCS_COMMAND += ["--port", str(DOCS_PORT)]
+# What the docs server reads: the data volume and the lake (published/CURRENT, the versions).
+LAKE_VARIABLES = {"LAKE_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 # Every variable the platform code reads; .env.example documents each one.
 PLATFORM_VARIABLES = {
     "DATA_DIR",
@@ -214,6 +220,11 @@ def airflow_service_names(compose: dict[str, Any]) -> list[str]:
     ]
 
 
+def platform_image_service_names(compose: dict[str, Any]) -> list[str]:
+    """The services that run the platform's image: all of Airflow, and the docs server."""
+    return [*airflow_service_names(compose), "docs"]
+
+
 def merged_anchor_names(service_name: str) -> set[str]:
     """Anchors merged (`<<: *name`) into a service, read from the YAML node graph."""
     root = yaml.compose(COMPOSE_FILE.read_text())
@@ -267,7 +278,7 @@ def test_airflow_services_share_one_image_via_the_anchor(compose: dict[str, Any]
     common = compose["x-airflow-common"]
     assert common["build"]["dockerfile"] == "docker/Dockerfile"
     assert (REPO / common["build"]["context"] / common["build"]["dockerfile"]).is_file()
-    names = airflow_service_names(compose)
+    names = platform_image_service_names(compose)
     assert set(AIRFLOW_COMMANDS) | {"airflow-init"} <= set(names)
     for name in names:
         service = compose["services"][name]
@@ -275,7 +286,7 @@ def test_airflow_services_share_one_image_via_the_anchor(compose: dict[str, Any]
         assert service["build"] == common["build"], name
         assert "x-airflow-common" in merged_anchor_names(name), f"{name}: <<: *airflow-common"
     others = [n for n, s in compose["services"].items() if "build" in s and n not in names]
-    assert not others, f"only Airflow services are built from the platform image: {others}"
+    assert not others, f"only the platform's services are built from its image: {others}"
 
 
 def test_all_of_airflow_runs_the_celery_executor_with_one_configuration(
@@ -305,13 +316,31 @@ def test_api_server_listens_on_8080(interpolated: dict[str, Any]) -> None:
 
 def test_docs_and_mail_have_web_pages(interpolated: dict[str, Any]) -> None:
     services = interpolated["services"]
-    assert "127.0.0.1:8081:80" in services["docs"]["ports"]
+    assert f"127.0.0.1:{DOCS_PORT}:{DOCS_PORT}" in services["docs"]["ports"]
     assert "127.0.0.1:8025:8025" in services["mailpit"]["ports"]
-    docs_volumes = services["docs"]["volumes"]
-    assert "platform-data:/opt/platform/data:ro" in docs_volumes, "same path as in Airflow"
-    conf = next(v.split(":")[0] for v in docs_volumes if v.endswith("default.conf:ro"))
-    root = re.search(r"^\s*root\s+(\S+);", (REPO / conf).read_text(), re.MULTILINE)
-    assert root and root.group(1) == "/opt/platform/data/published/current/docs"
+
+
+def test_docs_server_is_the_platforms_own(compose: dict[str, Any]) -> None:
+    """`make docs`'s server (dbt docs per published version, Data Docs), not static files: the
+    same command line, parsed by the real CLI, on the data volume Airflow writes."""
+    from dataplatform.cli import build_parser, cmd_docs
+
+    docs = compose["services"]["docs"]
+    assert docs["command"] == DOCS_COMMAND
+    args = build_parser().parse_args(docs["command"][3:])
+    assert (args.func, args.serve, args.host, args.port) == (cmd_docs, True, "0.0.0.0", DOCS_PORT)
+    assert any(str(DOCS_PORT) in part for part in docs["healthcheck"]["test"])
+    # The same DATA_DIR at the same path as in Airflow, and the same lake.
+    airflow = environment_of(compose["x-airflow-common"])
+    env = environment_of(docs)
+    assert env["DATA_DIR"] == airflow["DATA_DIR"]
+    assert f"platform-data:{env['DATA_DIR']}" in docs["volumes"]
+    assert "platform-data:/opt/platform/data" in compose["x-airflow-common"]["volumes"]
+    for name in LAKE_VARIABLES:
+        assert env[name] == airflow[name], name
+    # What it needs only: no Airflow secret or setting, no operational database.
+    assert not [k for k in env if k.startswith("AIRFLOW") or k == "SOURCE_DB_URL"], env
+    assert set(docs["depends_on"]) == {"airflow-init", "lake-init"}
 
 
 def test_worker_can_scale(compose: dict[str, Any]) -> None:
@@ -468,6 +497,24 @@ def test_lock_has_the_celery_executor() -> None:
 def test_compose_config_is_valid_with_env_example(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     shutil.copyfile(ENV_EXAMPLE, dotenv)
+    legacy_checked = _legacy_docker_compose_available()
+    if legacy_checked:
+        # The legacy docker-compose 1.29 (Python) validates the Compose Specification's schema
+        # and interpolation as well, except the top-level `name`, which it predates.
+        text = COMPOSE_FILE.read_text()
+        assert re.search(r"^name: \S+\n", text, re.MULTILINE)
+        legacy = tmp_path / "docker-compose.yml"
+        legacy.write_text(re.sub(r"^name: \S+\n", "", text, count=1, flags=re.MULTILINE))
+        result = subprocess.run(
+            [
+                *("docker-compose", "--project-directory", str(REPO)),
+                *("--env-file", str(dotenv), "-f", str(legacy), "config", "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
     if _docker_compose_available():
         result = subprocess.run(
             [
@@ -480,11 +527,13 @@ def test_compose_config_is_valid_with_env_example(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         return
-    # NO DOCKER COMPOSE ON THIS MACHINE (CI has none): docker compose's own validation cannot
-    # run, so this branch checks the same interpolation with the emulation above instead: a
-    # .env copied from .env.example fills every required ${VAR:?...} and the result is YAML.
+    # NO DOCKER COMPOSE PLUGIN ON THIS MACHINE (CI has none): docker compose's own validation
+    # cannot run, so this branch checks the same interpolation with the emulation above as
+    # well: a .env copied from .env.example fills every required ${VAR:?...} and the result is
+    # YAML.
     warnings.warn(
-        "`docker compose` is not installed: docker-compose.yml was checked structurally only",
+        "`docker compose` is not installed: docker-compose.yml was checked structurally"
+        + (" and by the legacy docker-compose 1.x" if legacy_checked else " only"),
         UserWarning,
         stacklevel=1,
     )
@@ -493,6 +542,18 @@ def test_compose_config_is_valid_with_env_example(tmp_path: Path) -> None:
     for name, service in resolved["services"].items():
         for port in service.get("ports", []):
             assert re.fullmatch(r"[\d.]+:\d+:\d+", port), f"{name}: bad port mapping {port!r}"
+
+
+def _legacy_docker_compose_available() -> bool:
+    if shutil.which("docker-compose") is None:
+        return False
+    try:
+        probe = subprocess.run(
+            ["docker-compose", "version", "--short"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0 and probe.stdout.startswith("1.")
 
 
 def _docker_compose_available() -> bool:
