@@ -119,6 +119,8 @@ class Validation:
     evaluated: int
     failed: int
     page: str | None  # the Data Docs page, relative to the Data Docs root
+    asset: str | None = None  # the table or view validated
+    failures: tuple[str, ...] = ()  # each failed expectation: observed against expected
 
 
 def latest_validations(layout: DocsLayout, limit: int = LATEST_VALIDATIONS) -> list[Validation]:
@@ -135,6 +137,10 @@ def latest_validations(layout: DocsLayout, limit: int = LATEST_VALIDATIONS) -> l
         relative = result.relative_to(layout.validations).with_suffix(".html")
         page = Path("validations") / relative
         stats = content.get("statistics", {})
+        batch = content["meta"].get("active_batch_definition") or {}
+        asset = batch.get("data_asset_name") or (
+            relative.parts[1] if len(relative.parts) > 4 else None
+        )
         found.append(
             Validation(
                 suite=content.get("suite_name") or relative.parts[0],
@@ -143,9 +149,39 @@ def latest_validations(layout: DocsLayout, limit: int = LATEST_VALIDATIONS) -> l
                 evaluated=int(stats.get("evaluated_expectations", 0)),
                 failed=int(stats.get("unsuccessful_expectations", 0)),
                 page=page.as_posix() if (layout.data_docs / page).is_file() else None,
+                asset=asset,
+                failures=_failures(content),
             )
         )
     return sorted(found, key=lambda v: v.run_time, reverse=True)[:limit]
+
+
+def _failures(content: dict) -> tuple[str, ...]:
+    """The failed expectations of a validation result, worded as the gates' alerts word them
+    (``gates.runner.Failure.describe``, not imported: it would load DuckDB into the api-server)."""
+    described = []
+    for outcome in content.get("results") or []:
+        if not isinstance(outcome, dict) or outcome.get("success", True):
+            continue
+        config = outcome.get("expectation_config") or {}
+        kwargs = config.get("kwargs") or {}
+        details = outcome.get("result") or {}
+        if "observed_value" in details:
+            observed = repr(details["observed_value"])
+        else:
+            observed = f"{details.get('unexpected_count') or 0:,} of "
+            observed += f"{details.get('element_count') or 0:,} rows"
+        columns = [str(kwargs[k]) for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+        where = f" on {', '.join(columns)}" if columns else ""
+        expected = ", ".join(
+            f"{k}={v}"
+            for k, v in kwargs.items()
+            if v is not None and k not in ("column", "batch_id")
+        )
+        described.append(
+            f"{config.get('type', 'expectation')}{where}: observed {observed}, expected {expected}"
+        )
+    return tuple(described)
 
 
 def safe_file(root: Path, relative: str) -> Path | None:
@@ -175,7 +211,10 @@ def front_page(layout: DocsLayout) -> str:
         "<title>Data platform docs</title><style>",
         "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;",
         "color:#1d2433}table{border-collapse:collapse;width:100%}th,td{text-align:left;",
-        "padding:.3rem .6rem;border-bottom:1px solid #dde}.ok{color:#17803d}.bad{color:#b42318}",
+        "padding:.3rem .6rem;border-bottom:1px solid #dde}.ok{color:#17803d}.bad{color:#b42318;",
+        "font-weight:600}tr.failed{background:#fef3f2}.attention{border:1px solid #fda29b;",
+        "background:#fef3f2;border-radius:.4rem;padding:.2rem 1rem;margin-bottom:1rem}",
+        ".attention h3{color:#b42318;margin:.6rem 0}",
         "code{background:#f3f4f8;padding:0 .2rem}</style></head><body>",
         "<h1>Data platform docs</h1>",
         "<h2>Metric definitions and lineage</h2>",
@@ -209,6 +248,7 @@ def front_page(layout: DocsLayout) -> str:
     if not validations:
         parts.append("<p>No validation has run yet.</p>")
     else:
+        parts.append(_failed_validations(validations))
         parts.append(
             "<table id='validations'><tr><th>gate (suite)</th><th>run at (UTC)</th>"
             "<th>result</th><th>expectations</th></tr>"
@@ -216,10 +256,9 @@ def front_page(layout: DocsLayout) -> str:
         for v in validations:
             status = "<span class='ok'>passed</span>" if v.success else "<span class='bad'>"
             status += "" if v.success else "FAILED</span>"
-            when = e(v.run_time.strftime("%Y-%m-%d %H:%M:%S"))
-            cell = f"<a href='quality/{e(v.page)}'>{when}</a>" if v.page else when
             parts.append(
-                f"<tr><td>{e(v.suite)}</td><td>{cell}</td><td>{status}</td>"
+                f"<tr class='{'passed' if v.success else 'failed'}'><td>{e(_name(v))}</td>"
+                f"<td>{_page_link(v)}</td><td>{status}</td>"
                 f"<td>{v.evaluated - v.failed} of {v.evaluated} met</td></tr>"
             )
         parts.append("</table>")
@@ -227,6 +266,38 @@ def front_page(layout: DocsLayout) -> str:
         "<p><a href='quality/'>The full Data Docs site</a> (its index table loads scripts from "
         "public CDNs; the validation pages linked above do not need them).</p></body></html>"
     )
+    return "".join(parts)
+
+
+def _name(v: Validation) -> str:
+    """The suite, and the asset validated unless the suite is named after it (``gate.asset``)."""
+    if not v.asset or v.suite.endswith(f".{v.asset}") or v.suite == v.asset:
+        return v.suite
+    return f"{v.suite} / {v.asset}"
+
+
+def _page_link(v: Validation) -> str:
+    when = html.escape(v.run_time.strftime("%Y-%m-%d %H:%M:%S"))
+    return f"<a href='quality/{html.escape(v.page)}'>{when}</a>" if v.page else when
+
+
+def _failed_validations(validations: Sequence[Validation]) -> str:
+    """The failed validations among ``validations``, first on the page, each with its failed
+    expectations and a link to its Data Docs page; or one line saying that all passed."""
+    failed = [v for v in validations if not v.success]
+    if not failed:
+        count = len(validations)
+        return f"<p id='failed-validations' class='ok'>The latest {count} validations passed.</p>"
+    e = html.escape
+    parts = [
+        "<section id='failed-validations' class='attention'>",
+        f"<h3>{len(failed)} of the latest {len(validations)} validations FAILED</h3><ul>",
+    ]
+    for v in failed:
+        parts.append(f"<li><strong>{e(_name(v))}</strong> at {_page_link(v)}<ul>")
+        parts.extend(f"<li>{e(failure)}</li>" for failure in v.failures)
+        parts.append("</ul></li>")
+    parts.append("</ul></section>")
     return "".join(parts)
 
 

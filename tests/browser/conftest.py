@@ -5,11 +5,18 @@ which also builds the dbt docs and the Data Docs), ``airflow api-server`` starte
 ``make up`` starts it (``dataplatform.stack``) on a free loopback port, and Debian's Chromium
 driven by Playwright. Screenshots go to a temporary folder, and also to ``UI_SCREENSHOTS_DIR``
 when it is set (that is how ``docs/screenshots/`` for the README are made).
+
+The world has two days: the first publishes; on the second a fifth of the collector's lines
+arrive cut in half, so its raw gate fails (the quarantine ratio) and the UI has a failed gate to
+show, with its alert and its Data Docs page.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
+import random
+import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +29,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-DAYS, USERS, SEED = 1, 800, 5
+DAYS, USERS, SEED = 2, 800, 5
+GOOD_DAY, BAD_DAY = "2026-11-01", "2026-11-02"
+TRUNCATED_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class UiWorld:
     base_url: str
     user: str
     password: str
+    good_day: str = GOOD_DAY  # published
+    bad_day: str = BAD_DAY  # stopped at the raw gate of ingest_events
 
 
 def _free_port() -> int:
@@ -53,6 +64,18 @@ def platform_env(data_dir: Path) -> dict[str, str]:
         "PYTHONPATH": str(REPO / "plugins"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
+
+
+def truncate_some_lines(landing_day: Path, share: float = TRUNCATED_SHARE) -> None:
+    """Cut about ``share`` of a landing day's lines in half (written back as plain JSONL): the
+    records fail the contract, and the raw gate's quarantine ratio fails."""
+    rng = random.Random(7)
+    for path in sorted(landing_day.glob("*.jsonl*")):
+        data = path.read_bytes()
+        lines = (gzip.decompress(data) if path.name.endswith(".gz") else data).split(b"\n")[:-1]
+        cut = [line[: len(line) // 2] if rng.random() < share else line for line in lines]
+        path.unlink()
+        path.with_name(path.name.removesuffix(".gz")).write_bytes(b"\n".join(cut) + b"\n")
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -83,9 +106,13 @@ def ui_world(tmp_path_factory) -> Iterator[UiWorld]:
         env,
     )
     assert world.returncode == 0, world.stderr[-3000:]
+    truncate_some_lines(data_dir / "landing" / "events" / f"dt={BAD_DAY}")
     demo = _run(["-m", "dataplatform", "demo"], env)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    assert f"{DAYS * 3} of {DAYS * 3} DAG runs succeeded" in demo.stdout, demo.stdout
+    # The good day's three DAG runs, then the bad day's ingest_events, failed at its raw gate.
+    assert "3 of 4 DAG runs succeeded" in demo.stdout, demo.stdout
+    assert re.search(rf"FAILED {BAD_DAY}\s+ingest_events", demo.stdout), demo.stdout
+    assert "quarantine_ratio" in demo.stdout, demo.stdout
     port = _free_port()
     # The demo's in-process Airflow created the metadata database: no migration needed here.
     stack.start(data_dir, port=port, components=("api-server",), env=env, migrate=False)

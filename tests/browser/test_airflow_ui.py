@@ -1,5 +1,6 @@
 """What a user does in a real browser: log in to Airflow, see the DAGs and their runs, open the
-dbt docs from the UI to find a metric's definition and lineage, open the latest validation."""
+dbt docs from the UI to find a metric's definition and lineage, open the latest validation and
+the failed gate's Data Docs page."""
 
 from __future__ import annotations
 
@@ -52,16 +53,23 @@ def test_the_dags_and_their_runs_are_listed(page, ui_world, screenshots):
     page.get_by_text("publish").first.wait_for()
     screenshots(page, "airflow-transform-runs")
 
-    # make demo's runs are in the history: one manual run per DAG of the one-day world, each
-    # triggered by DAG.test(), each a success.
+    # make demo's runs are in the history, each triggered by DAG.test(): the good day's three
+    # successes, then the bad day's ingest_events, failed (its raw gate).
     page.goto(f"{ui_world.base_url}/dag_runs")
     rows = page.locator("table tbody tr")
-    expect(rows).to_have_count(3)
-    for dag_id in ("ingest_events", "extract_operational", "transform"):
-        row = rows.filter(has_text=dag_id)
-        expect(row).to_have_count(1)
-        for shown in ("Success", "Manual", "dag_test"):
-            expect(row).to_contain_text(shown)
+    expect(rows).to_have_count(4)
+    for dag_id, states in (
+        ("ingest_events", ["Success", "Failed"]),
+        ("extract_operational", ["Success"]),
+        ("transform", ["Success"]),
+    ):
+        runs = rows.filter(has_text=dag_id)
+        expect(runs).to_have_count(len(states))
+        for state in states:
+            run = runs.filter(has_text=state)
+            expect(run).to_have_count(1)
+            for shown in ("Manual", "dag_test"):
+                expect(run).to_contain_text(shown)
 
 
 def test_the_asset_graph_goes_from_the_lake_to_the_published_layer(page, ui_world, screenshots):
@@ -105,21 +113,30 @@ def test_a_metrics_definition_and_lineage_from_the_ui(page, ui_world, screenshot
     screenshots(page, "dbt-docs-lineage")
 
 
-def test_the_latest_validation_from_the_ui(page, ui_world, screenshots):
-    published = current_version(DocsLayout(ui_world.data_dir).published)
+def _results(ui_world) -> list[dict]:
+    """Every validation result the gates stored, oldest first."""
     stored = DocsLayout(ui_world.data_dir).validations.rglob("*.json")
-    results = sorted(
+    return sorted(
         (json.loads(path.read_text()) for path in stored),
         key=lambda result: result["meta"]["run_id"]["run_time"],
     )
+
+
+def _open_data_quality(page, ui_world):
+    page.goto(f"{ui_world.base_url}/dags")
+    page.get_by_role("link", name="Data quality").click()
+    page.wait_for_url("**/plugin/data-quality**")
+    return page.frame_locator("iframe[title='Data quality']")
+
+
+def test_the_latest_validation_from_the_ui(page, ui_world, screenshots):
+    published = current_version(DocsLayout(ui_world.data_dir).published)
+    results = _results(ui_world)
     assert results, "the pipeline's gates left no validation result"
     newest = results[-1]["meta"]["run_id"]["run_time"]  # one gate run validates several suites
     newest_suites = {r["suite_name"] for r in results if r["meta"]["run_id"]["run_time"] == newest}
 
-    page.goto(f"{ui_world.base_url}/dags")
-    page.get_by_role("link", name="Data quality").click()
-    page.wait_for_url("**/plugin/data-quality**")
-    front = page.frame_locator("iframe[title='Data quality']")
+    front = _open_data_quality(page, ui_world)
     front.get_by_text(published).first.wait_for()  # the published version is named
     rows = front.locator("#validations tr")
     rows.nth(1).wait_for()
@@ -132,3 +149,33 @@ def test_the_latest_validation_from_the_ui(page, ui_world, screenshots):
     front.get_by_text("Success Percent").first.wait_for()  # Great Expectations' own page
     assert latest_suite in front.locator("body").inner_text()
     screenshots(page, "data-docs-validation")
+
+
+def test_a_failed_gate_from_the_ui(page, ui_world, screenshots):
+    # The bad day's raw gate: one validation failed, on one expectation (the quarantine ratio).
+    failed = [r for r in _results(ui_world) if not r["success"]]
+    assert [r["suite_name"] for r in failed] == ["raw_events_batch.batch_metrics"]
+    (outcome,) = [o for o in failed[0]["results"] if not o["success"]]
+    column = outcome["expectation_config"]["kwargs"]["column"]
+    observed = outcome["result"]["observed_value"]
+    assert column == "quarantine_ratio" and observed > 0.1
+
+    # Data quality names the failure first, with what was observed, and links its page.
+    front = _open_data_quality(page, ui_world)
+    box = front.locator("#failed-validations")
+    expect(box).to_contain_text("1 of the latest")
+    expect(box).to_contain_text("FAILED")
+    expect(box).to_contain_text(failed[0]["suite_name"])
+    expect(box).to_contain_text(f"on {column}: observed {observed!r}")
+    expect(front.locator("#validations tr.failed")).to_have_count(1)
+
+    box.get_by_role("link").first.click()
+    # Great Expectations' own page of that validation: the failed expectation's row, marked
+    # failed, with the observed value.
+    section = front.locator(".ge-section").filter(has=front.locator("h5", has_text=column))
+    failed_rows = section.locator("tbody tr").filter(has=front.locator("i.fa-times.text-danger"))
+    expect(failed_rows).to_have_count(1)
+    expect(failed_rows).to_contain_text(str(observed)[:6])
+    assert failed[0]["suite_name"] in front.locator("body").inner_text()
+    failed_rows.scroll_into_view_if_needed()
+    screenshots(page, "data-docs-failed-gate")

@@ -33,7 +33,9 @@ def publish_version(data_dir: Path, version_id: str, docs: str | None) -> None:
         (site / "index.html").write_text(docs)
 
 
-def validation(data_dir: Path, suite: str, run_time: str, failed: int, asset: str = "") -> None:
+def validation(
+    data_dir: Path, suite: str, run_time: str, failed: int, asset: str = "", results=()
+) -> None:
     """A validation result and its page, where Great Expectations' stores put them."""
     stamp = run_time.replace("-", "").replace(":", "").replace("+0000", "Z")
     relative = Path(suite, asset, "__none__", stamp, f"metrics-{suite}")
@@ -46,6 +48,7 @@ def validation(data_dir: Path, suite: str, run_time: str, failed: int, asset: st
                 "success": failed == 0,
                 "meta": {"run_id": {"run_name": None, "run_time": run_time}},
                 "statistics": {"evaluated_expectations": 5, "unsuccessful_expectations": failed},
+                "results": list(results),
             }
         )
     )
@@ -103,6 +106,45 @@ def test_the_front_page_lists_the_latest_validations_newest_first(tmp_path):
     assert "FAILED" in front and "3 of 5 met" in front
     page = client.get(f"/quality/{found[0].page}")
     assert page.status_code == 200 and "marts at" in page.text
+
+
+def _outcome(success: bool, column: str, observed, **bounds) -> dict:
+    """One expectation's outcome in a validation result, as Great Expectations stores it."""
+    return {
+        "success": success,
+        "expectation_config": {
+            "type": "expect_column_max_to_be_between",
+            "kwargs": {"batch_id": "raw_batch-batch_metrics", "column": column, **bounds},
+            "meta": {"why": "a reason"},
+        },
+        "result": {"observed_value": observed},
+    }
+
+
+def test_failed_validations_come_first_with_what_failed(tmp_path):
+    client = TestClient(create_app(tmp_path))
+    validation(tmp_path, "raw_events_batch", "2026-11-22T09:00:00+00:00", failed=0)
+    front = client.get("/").text
+    assert "The latest 1 validations passed" in front and "FAILED" not in front
+
+    failing = [
+        _outcome(False, "quarantine_ratio", 0.2, min_value=0.0, max_value=0.01),
+        _outcome(True, "duplicate_ratio", 0.001, max_value=0.01),
+    ]
+    validation(tmp_path, "marts", "2026-11-22T10:00:00+00:00", failed=1, asset="m", results=failing)
+    validation(tmp_path, "staging", "2026-11-22T11:00:00+00:00", failed=0)
+    (failed,) = [v for v in latest_validations(DocsLayout(tmp_path)) if not v.success]
+    assert failed.failures == (
+        "expect_column_max_to_be_between on quarantine_ratio: observed 0.2, "
+        "expected min_value=0.0, max_value=0.01",
+    )
+    front = client.get("/").text
+    block = front[front.index("id='failed-validations'") : front.index("id='validations'")]
+    assert "1 of the latest 3 validations FAILED" in block
+    assert "marts / m" in block and failed.failures[0] in block
+    assert "duplicate_ratio" not in block and "staging" not in block
+    assert f"href='quality/{failed.page}'" in block  # its Data Docs page, one click away
+    assert "<tr class='failed'><td>marts / m</td>" in front
 
 
 def test_docs_of_versions_no_longer_published_are_pruned(tmp_path):
