@@ -19,7 +19,7 @@
     {%- if incremental and var('run_date') is not none -%}
         {%- set query -%}
             select coalesce(min(event_date), date '{{ var("run_date") }}')
-            from {{ ref('stg_lake__events') }}
+            from {{ source('lake', 'events') }}
             where batch_date = date '{{ var("run_date") }}'
         {%- endset -%}
         {%- set first = run_query(query).columns[0].values()[0] -%}

@@ -1,11 +1,7 @@
-{#- One row per session and day: when it started and ended, who, on which platform. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='session_date',
-    )
-}}
+{#- One row per session and day: when it started and ended, who, on which platform. A view: no
+    model of the pipeline reads sessions, so a daily run does not pay for grouping every event by
+    session; a query for a few dates reads only those dates' partitions of the lake. -#}
+{{ config(materialized='view') }}
 
 with events as (
 
@@ -25,7 +21,6 @@ final as (
         any_value(anonymous_id) as anonymous_id,
         count(*) as events
     from events
-    where event_date >= {{ rebuild_from() }}
     group by session_id, event_date
 
 )

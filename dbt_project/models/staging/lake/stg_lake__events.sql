@@ -1,38 +1,18 @@
-{#- The one place events are typed and deduplicated. Incremental (not a view, unlike the other
-    staging models): deduplication must know what earlier batches already delivered, and the
-    JSON properties are parsed once here instead of in every downstream model. The properties
-    object as sent stays in the raw lake. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='sync_all_columns',
-        pre_hook=before_begin(
-            "{% if is_incremental() %}delete from {{ this }} where batch_date = date '{{ var('run_date') }}'{% endif %}"
-        ),
-    )
-}}
+{#- The one place events are typed and deduplicated: a view over the raw lake's Parquet files,
+    so that a model reading one date's events reads only that date's partitions, and a day's
+    transform never copies the events it has already seen. A re-delivered record is dropped by an
+    anti-join with `stg_lake__event_redeliveries`; the JSON properties are parsed for the rows a
+    model reads. With `run_date` set, the view holds the batches up to that date only, so a
+    version published for a date does not depend on batches that landed after it. The
+    properties object as sent stays in the raw lake. -#}
+{{ config(materialized='view') }}
 
 with source as (
 
     select * from {{ source('lake', 'events') }}
-    {% if is_incremental() %}
-        where batch_date = date '{{ var("run_date") }}'
+    {% if var('run_date') is not none %}
+        where batch_date <= date '{{ var("run_date") }}'
     {% endif %}
-
-),
-
-redelivered as (
-
-    -- The few events delivered more than once, found on the narrow key columns: the wide
-    -- records then pass through a cheap filter instead of a window over every column.
-    select
-        event_id,
-        event_date,
-        min((batch_date, source_file, line_number)) as first_delivery
-    from source
-    group by event_id, event_date
-    having count(*) > 1
 
 ),
 
@@ -40,28 +20,14 @@ deduplicated as (
 
     select source.*
     from source
-    left join redelivered
-        on
-            source.event_id = redelivered.event_id
-            and source.event_date = redelivered.event_date
-    where
-        (
-            redelivered.event_id is null
-            or (source.batch_date, source.source_file, source.line_number)
-            = redelivered.first_delivery
-        )
-        {% if is_incremental() %}
-            -- a re-delivery of an event an earlier batch brought; late events reach back
-            and not exists (
-                select 1
-                from {{ this }} as loaded
-                where
-                    loaded.event_id = source.event_id
-                    and loaded.event_date = cast(source.event_date as date)
-                    and loaded.event_date
-                    >= date '{{ var("run_date") }}' - interval {{ var('late_days') }} day
-            )
-        {% endif %}
+    where not exists (
+        select 1
+        from {{ ref('stg_lake__event_redeliveries') }} as redelivered
+        where
+            redelivered.batch_date = source.batch_date
+            and redelivered.source_file = source.source_file
+            and redelivered.line_number = source.line_number
+    )
 
 ),
 

@@ -1,0 +1,119 @@
+{#- The deliveries that are not an event's first: every record of the raw lake that repeats an
+    event an earlier record already delivered (same `event_id` and date; the first is the
+    earliest batch, file and line). Small (re-deliveries are rare) and narrow, so that
+    `stg_lake__events` can stay a view over the raw Parquet files: deduplication is one anti-join
+    against this table, and nothing wide is copied into the warehouse.
+
+    Incremental: a run adds the records of its landing batch that repeat an event of the same
+    batch or of an earlier one (late events reach back `late_days`). Batches are added in date
+    order (the DAGs run one date at a time, catch-up in order). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='batch_date',
+    )
+}}
+
+with deliveries as (
+
+    select
+        event_id,
+        event_date,
+        batch_date,
+        source_file,
+        line_number
+    from {{ source('lake', 'events') }}
+    {% if is_incremental() %}
+        where batch_date = date '{{ var("run_date") }}'
+    {% endif %}
+
+),
+
+repeated as (
+
+    -- events delivered more than once within the deliveries read here, with their first
+    select
+        event_id,
+        event_date,
+        min((batch_date, source_file, line_number)) as first_delivery
+    from deliveries
+    group by event_id, event_date
+    having count(*) > 1
+
+),
+
+repeats_within as (
+
+    select deliveries.*
+    from deliveries
+    inner join repeated
+        on
+            deliveries.event_id = repeated.event_id
+            and deliveries.event_date = repeated.event_date
+    where
+        (deliveries.batch_date, deliveries.source_file, deliveries.line_number)
+        != repeated.first_delivery
+
+)
+
+{% if is_incremental() %}
+
+    ,
+
+    earlier_batches as (
+
+        -- what earlier batches delivered for the dates this batch can touch
+        select
+            event_id,
+            event_date
+        from {{ source('lake', 'events') }}
+        where
+            batch_date < date '{{ var("run_date") }}'
+            and batch_date
+            >= date '{{ var("run_date") }}' - interval {{ var('late_days') | int + 1 }} day
+            and event_date >= date '{{ var("run_date") }}' - interval {{ var('late_days') }} day
+
+    ),
+
+    repeats_of_earlier as (
+
+        select deliveries.*
+        from deliveries
+        where exists (
+            select 1
+            from earlier_batches
+            where
+                earlier_batches.event_id = deliveries.event_id
+                and earlier_batches.event_date = deliveries.event_date
+        )
+
+    )
+
+    select
+        event_id,
+        event_date,
+        batch_date,
+        source_file,
+        line_number
+    from repeats_within
+    union
+    select
+        event_id,
+        event_date,
+        batch_date,
+        source_file,
+        line_number
+    from repeats_of_earlier
+
+{% else %}
+
+    select
+        event_id,
+        event_date,
+        batch_date,
+        source_file,
+        line_number
+    from repeats_within
+
+{% endif %}
