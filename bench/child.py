@@ -19,13 +19,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.harness import PROGRESS
+from dataplatform.transform.layers import DBT_TASKS
 
-# The transform DAG's dbt tasks and the layers each builds (dags/transform.py).
-DBT_TASKS = {
-    "dbt_staging": ["staging"],
-    "dbt_marts": ["intermediate", "marts"],
-    "dbt_access": ["access"],
-}
 GATES = ("raw_gate", "operational_gate", "staging_gate", "marts_gate")
 # The pipeline of one day in the DAGs' order, without the landing sensor and the docs.
 DAY_STAGES = (
@@ -37,7 +32,6 @@ DAY_STAGES = (
     "staging_gate",
     "dbt_marts",
     "marts_gate",
-    "dbt_access",
     "publish",
 )
 # Imported before a stage's clock starts: loading Python code is not the stage's work. A module

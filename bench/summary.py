@@ -18,7 +18,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
         0.5,
         "platform ingest events/s ÷ bare DuckDB read_json → Parquet events/s",
     ),
-    "transform_vs_limit": ("<=", 2, "dbt build seconds (3 layers) ÷ bare DuckDB marts script"),
+    "transform_vs_limit": ("<=", 2, "dbt build seconds (both dbt tasks) ÷ bare marts script"),
     "incremental_day30_vs_day1": (
         "<=",
         1.5,
@@ -47,7 +47,6 @@ STAGE_ORDER = (
     "staging_gate",
     "dbt_marts",
     "marts_gate",
-    "dbt_access",
     "publish",
     "docs",
     "bare_transform",

@@ -1,12 +1,12 @@
 """Lake → dbt → published trusted layer (write-audit-publish).
 
 Runs when both lake assets (`raw_events`, `raw_operational`) have new data, for the newest landing
-batch (or `conf={"date": "YYYY-MM-DD"}` for a manual run or backfill). dbt builds one layer per
-task into the working warehouse, never into the served files: staging (typed, deduplicated
-events), then intermediate and marts (every SPEC metric), then the role access views. dbt's
-tests run with each layer (`dbt build`), and Great Expectations gates check staging (reconciled
-with the raw zone) and the marts (business invariants); a failure stops the run and raises an
-alert. Only then does `publish` copy each role's views into
+batch (or `conf={"date": "YYYY-MM-DD"}` for a manual run or backfill). dbt builds into the
+working warehouse, never into the served files, in two tasks: `dbt_staging` (typed, deduplicated
+events), then `dbt_marts` (intermediate, every SPEC metric, and the role access views). Great
+Expectations gates check staging (reconciled with the raw zone) and the marts (keys, ranges,
+business invariants); a failure stops the run and raises an alert. (dbt's own data and unit
+tests run in `make test`, on the demo world.) Only then does `publish` copy each role's views into
 `published/versions/<version_id>/<role>.duckdb` and switch `published/current`; `dbt_docs` then
 writes that version's dbt docs site (`docs/dbt/<version_id>/`, in the UI under *Metric docs*).
 """
@@ -18,6 +18,7 @@ from airflow.sdk import dag, task
 
 from dataplatform.assets import PUBLISHED, RAW_EVENTS, RAW_OPERATIONAL
 from dataplatform.dag_defaults import default_args
+from dataplatform.transform.layers import DBT_TASKS
 
 
 @dag(
@@ -40,13 +41,13 @@ def transform():
     def dbt_staging(run_date: str, dag=None, ti=None) -> dict:
         from dataplatform.tasks import dbt_layer
 
-        return dbt_layer(run_date, ["staging"], dag.dag_id, ti.task_id)
+        return dbt_layer(run_date, DBT_TASKS["dbt_staging"], dag.dag_id, ti.task_id)
 
     @task
     def dbt_marts(run_date: str, dag=None, ti=None) -> dict:
         from dataplatform.tasks import dbt_layer
 
-        return dbt_layer(run_date, ["intermediate", "marts"], dag.dag_id, ti.task_id)
+        return dbt_layer(run_date, DBT_TASKS["dbt_marts"], dag.dag_id, ti.task_id)
 
     @task
     def staging_gate(run_date: str, dag=None, ti=None) -> dict:
@@ -59,12 +60,6 @@ def transform():
         from dataplatform.tasks import warehouse_gate
 
         return warehouse_gate(run_date, "marts", dag.dag_id, ti.task_id)
-
-    @task
-    def dbt_access(run_date: str, dag=None, ti=None) -> dict:
-        from dataplatform.tasks import dbt_layer
-
-        return dbt_layer(run_date, ["access"], dag.dag_id, ti.task_id)
 
     @task(outlets=[PUBLISHED])
     def publish(run_date: str) -> dict:
@@ -85,7 +80,6 @@ def transform():
         >> staging_gate(run_date)
         >> dbt_marts(run_date)
         >> marts_gate(run_date)
-        >> dbt_access(run_date)
         >> published
     )
     dbt_docs(run_date, published)

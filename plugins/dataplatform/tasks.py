@@ -7,6 +7,7 @@ user must act on into an alert plus ``AirflowFailException`` (no retry: retrying
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -178,7 +179,7 @@ def transform_date(ds: str | None, conf: dict | None, triggering_events: dict | 
     raise AirflowFailException("no date to transform: pass conf {'date': 'YYYY-MM-DD'}")
 
 
-def dbt_layer(run_date: str, layers: list[str], dag_id: str, task_id: str) -> dict:
+def dbt_layer(run_date: str, layers: Sequence[str], dag_id: str, task_id: str) -> dict:
     """Build the given dbt layers' models for the date's new batch; the gates check the data."""
     from dataplatform.transform.dbt import DbtError, DbtPaths, dbt_args, run_dbt
 

@@ -31,9 +31,8 @@ def _stages() -> dict:
         "operational_gate": _stage(1.0),
         "dbt_staging": _stage(6.0, 900),
         "staging_gate": _stage(2.0),
-        "dbt_marts": _stage(10.0, 1200),
+        "dbt_marts": _stage(14.0, 1200),
         "marts_gate": _stage(1.0),
-        "dbt_access": _stage(4.0),
         "publish": _stage(3.0),
         "docs": _stage(20.0),
         "bare_transform": _stage(8.0, 700),
@@ -52,7 +51,6 @@ def _history(day1: float, last: float) -> dict:
             "staging_gate": 1.0,
             "dbt_marts": 0.0,
             "marts_gate": 1.0,
-            "dbt_access": 0.0,
             "publish": 1.0,
         }
 
