@@ -42,12 +42,18 @@ $(INSTALLED): requirements.lock
 	@touch $@
 
 # Debian packages the tests start for real: a PostgreSQL server (the operational source) and
-# Chromium (the browser test drives it headless through Playwright).
-SYSTEM_PACKAGES := postgresql chromium
-system-deps:  ## install the Debian packages the tests need (PostgreSQL, Chromium), if missing
+# Chromium (the browser test drives it headless through Playwright); and the web libraries the
+# Data Docs pages link from CDNs, which the docs sites serve from Debian's copies instead, so the
+# pages are styled without the internet (dataplatform.docs_site.CDN_ASSETS).
+DOCS_ASSET_PACKAGES := libjs-bootstrap4 libjs-jquery libjs-popper.js fonts-font-awesome
+system-deps:  ## install the Debian packages the tests and the docs sites need, if missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	for package in $(DOCS_ASSET_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "ok installed" \
+			|| missing="$$missing $$package"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		echo "==> installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -13,8 +13,9 @@ Where they live under ``DATA_DIR``:
 :func:`create_app` serves both as one small web app: inside the Airflow api-server (the plugin
 ``plugins/docs_links_plugin.py`` mounts it behind Airflow's login) or on its own
 (``make docs``). Its front page names the published version and lists the latest validations
-with links to their reports, so it works without the internet (the Data Docs index builds its
-table from CDN scripts; the validation pages themselves are plain HTML).
+with links to their reports, failed ones first, so it works without the internet (the Data
+Docs index builds its table from a CDN script). The Data Docs pages get their styles and icons
+from Debian's copies of the libraries they link (see ``CDN_ASSETS``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,42 @@ from dataplatform.transform.dbt import DbtPaths, dbt_args, run_dbt
 
 VERSION_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 LATEST_VALIDATIONS = 20
+
+# The Data Docs pages take bootstrap, jQuery, Popper and Font Awesome from public CDNs: without
+# the internet they would render unstyled, without their status icons. Debian's packages put
+# the same libraries under /usr/share/javascript (``make system-deps`` installs them), and the
+# docs app serves them under ``assets/`` and points the pages at them. A library that is not
+# installed keeps its CDN link: the page still loads, styled only when the CDN answers. The
+# CDNs' other files (table, date picker and chart scripts, a dark theme) have no Debian package;
+# the validation pages do without them.
+ASSET_ROOT = Path("/usr/share/javascript")
+ASSET_PACKAGES = {  # the folder under ASSET_ROOT: the Debian package that fills it
+    "bootstrap4": "libjs-bootstrap4",
+    "jquery": "libjs-jquery",
+    "popper.js": "libjs-popper.js",
+    "font-awesome": "fonts-font-awesome",
+}
+CDN_ASSETS = {  # what Great Expectations' templates link: the local copy under ASSET_ROOT
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": (
+        "bootstrap4/css/bootstrap.min.css"
+    ),
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": (
+        "bootstrap4/js/bootstrap.min.js"
+    ),
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": (
+        "popper.js/umd/popper.min.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": (
+        "font-awesome/css/font-awesome.min.css"
+    ),
+}
+# Debian's Font Awesome is 4.7: its icons (fa-times, fa-check-circle, ...) carry the same names,
+# but the base class is ``fa`` where the pages write ``fas``/``far``.
+FONT_AWESOME_4_SHIM = (
+    "<style>.fas,.far,.fab{display:inline-block;font:normal normal normal 14px/1 FontAwesome;"
+    "font-size:inherit;text-rendering:auto;-webkit-font-smoothing:antialiased}</style>"
+)
 
 
 @dataclass(frozen=True)
@@ -301,11 +338,62 @@ def _failed_validations(validations: Sequence[Validation]) -> str:
     return "".join(parts)
 
 
-def create_app(data_dir: Path, dependencies: Sequence[Any] = ()) -> Any:
+def asset_file(asset_root: Path, local: str) -> Path | None:
+    """``asset_root/local`` if ``local`` is ``<one of ASSET_PACKAGES' folders>/<file>`` without
+    ``..`` and the file is there. Debian links these files across /usr/share (``font-awesome``
+    is a link to ``../fonts-font-awesome``), so links are followed: the folders are the
+    packages', not anyone's upload."""
+    parts = Path(local).parts
+    if len(parts) < 2 or parts[0] not in ASSET_PACKAGES or ".." in parts or local.startswith("/"):
+        return None
+    path = asset_root.joinpath(*parts)
+    return path if path.is_file() else None
+
+
+def missing_assets(asset_root: Path = ASSET_ROOT) -> list[str]:
+    """The Debian packages whose files the Data Docs pages would otherwise take from CDNs and
+    that are not installed."""
+    return sorted(
+        {
+            ASSET_PACKAGES[local.split("/")[0]]
+            for local in CDN_ASSETS.values()
+            if asset_file(asset_root, local) is None
+        }
+    )
+
+
+_ASSET_TAG = re.compile(r"<(?:link|script)\b[^>]*>", re.IGNORECASE)
+_INTEGRITY = re.compile(r"\s(?:integrity|crossorigin)=(?:\"[^\"]*\"|'[^']*')", re.IGNORECASE)
+
+
+def with_local_assets(page: str, to_assets: str, asset_root: Path = ASSET_ROOT) -> str:
+    """A Data Docs page with its CDN links pointed at the local copies that exist (``to_assets``:
+    the URL of the docs app's ``assets/`` relative to the page); the others are left as they
+    are. A rewritten tag loses its ``integrity`` hash (Debian's build is not the CDN's file)."""
+    used: set[str] = set()
+
+    def local_tag(match: re.Match) -> str:
+        tag = match.group(0)
+        for cdn, local in CDN_ASSETS.items():
+            if f'"{cdn}"' in tag and asset_file(asset_root, local):
+                used.add(local)
+                return _INTEGRITY.sub("", tag.replace(cdn, to_assets + local))
+        return tag
+
+    page = _ASSET_TAG.sub(local_tag, page)
+    if any(local.startswith("font-awesome/") for local in used):
+        page = page.replace("</head>", FONT_AWESOME_4_SHIM + "</head>", 1)
+    return page
+
+
+def create_app(
+    data_dir: Path, dependencies: Sequence[Any] = (), asset_root: Path = ASSET_ROOT
+) -> Any:
     """The docs sites as an ASGI app: ``/`` (front page), ``/dbt/<version_id or current>/``,
-    ``/quality/`` (Data Docs). ``dependencies`` guard every route (Airflow's login)."""
+    ``/quality/`` (Data Docs), ``/assets/`` (the Data Docs' libraries, from ``asset_root``).
+    ``dependencies`` guard every route (Airflow's login)."""
     from fastapi import FastAPI, HTTPException
-    from fastapi.responses import FileResponse, HTMLResponse
+    from fastapi.responses import FileResponse, HTMLResponse, Response
 
     layout = DocsLayout(data_dir)
     app = FastAPI(
@@ -332,8 +420,21 @@ def create_app(data_dir: Path, dependencies: Sequence[Any] = ()) -> Any:
         return file_response(layout.dbt_docs(version_id), relative)
 
     @app.get("/quality/{relative:path}")
-    def data_docs(relative: str) -> FileResponse:
-        return file_response(layout.data_docs, relative)
+    def data_docs(relative: str) -> Response:
+        path = safe_file(layout.data_docs, relative)
+        if path is None or path.suffix != ".html":
+            return file_response(layout.data_docs, relative)
+        # The page's URL is quality/<relative>: back up that many folders to reach assets/.
+        to_assets = "../" * (relative.count("/") + 1) + "assets/"
+        page = with_local_assets(path.read_text(errors="replace"), to_assets, asset_root)
+        return HTMLResponse(page, headers=no_cache)
+
+    @app.get("/assets/{local:path}")
+    def assets(local: str) -> FileResponse:
+        path = asset_file(asset_root, local)
+        if path is None:
+            raise HTTPException(status_code=404, detail=f"not found: {local}")
+        return FileResponse(path, headers={"Cache-Control": "max-age=86400"})
 
     return app
 

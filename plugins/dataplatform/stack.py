@@ -287,6 +287,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"    log in as {user!r}, password {password or '(not generated yet)'}")
     print(f"    (Airflow generated it; it is kept in {path})")
     print(f"    docs sites: {base}/platform-docs/ (in the UI: 'Metric docs', 'Data quality')")
+    from dataplatform.docs_site import missing_assets  # not for make down: it imports more
+
+    missing = missing_assets()
+    if missing:
+        print(
+            f"    note: the Data Docs pages take their styles from CDNs until {', '.join(missing)}"
+            " are installed (make system-deps)"
+        )
     print(f"    logs: {layout.log_dir}/   stop with: make down")
     return 0
 

@@ -157,6 +157,8 @@ def test_a_failed_gate_from_the_ui(page, ui_world, screenshots):
     assert [r["suite_name"] for r in failed] == ["raw_events_batch.batch_metrics"]
     (outcome,) = [o for o in failed[0]["results"] if not o["success"]]
     column = outcome["expectation_config"]["kwargs"]["column"]
+    passed = next(o for o in failed[0]["results"] if o["success"])
+    passed_column = passed["expectation_config"]["kwargs"]["column"]
     observed = outcome["result"]["observed_value"]
     assert column == "quarantine_ratio" and observed > 0.1
 
@@ -177,5 +179,19 @@ def test_a_failed_gate_from_the_ui(page, ui_world, screenshots):
     expect(failed_rows).to_have_count(1)
     expect(failed_rows).to_contain_text(str(observed)[:6])
     assert failed[0]["suite_name"] in front.locator("body").inner_text()
-    failed_rows.scroll_into_view_if_needed()
+
+    # Styled although this browser reaches nothing but the api-server (as offline): bootstrap's
+    # colours on the section's header, Font Awesome's glyph for the failed mark.
+    header = section.locator(".alert-secondary").first
+    expect(header).to_have_css("background-color", "rgb(226, 227, 229)")  # bootstrap 4's #e2e3e5
+    icon = failed_rows.locator("i.fa-times").first
+    expect(icon).to_have_css("font-family", re.compile("FontAwesome"))
+    glyph = icon.evaluate("icon => getComputedStyle(icon, '::before').content")
+    assert glyph not in ("none", "normal", ""), glyph
+
+    # The page's own filter (jQuery, served locally too): only what failed stays.
+    front.get_by_text("Failed Only").click()
+    passing = front.locator(".ge-section").filter(has=front.locator("h5", has_text=passed_column))
+    expect(passing).to_be_hidden()
+    expect(failed_rows).to_be_visible()
     screenshots(page, "data-docs-failed-gate")

@@ -14,7 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dataplatform import stack
-from dataplatform.docs_site import DocsLayout, create_app, latest_validations, prune_dbt_docs
+from dataplatform.docs_site import (
+    CDN_ASSETS,
+    DocsLayout,
+    create_app,
+    latest_validations,
+    missing_assets,
+    prune_dbt_docs,
+)
 from dataplatform.publish.versions import MANIFEST, point_current_at
 
 
@@ -145,6 +152,62 @@ def test_failed_validations_come_first_with_what_failed(tmp_path):
     assert "duplicate_ratio" not in block and "staging" not in block
     assert f"href='quality/{failed.page}'" in block  # its Data Docs page, one click away
     assert "<tr class='failed'><td>marts / m</td>" in front
+
+
+BOOTSTRAP_CDN = "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css"
+FONT_AWESOME_CDN = "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css"
+POPPER_CDN = "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js"
+BOOTSTRAP_JS_CDN = "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js"
+
+
+def test_data_docs_pages_use_local_copies_of_their_cdn_libraries(tmp_path):
+    # Where Debian puts them: bootstrap and Font Awesome installed, Popper not.
+    assets = tmp_path / "javascript"
+    for local, content in (
+        ("bootstrap4/css/bootstrap.min.css", ".badge{display:inline-block}"),
+        ("bootstrap4/js/bootstrap.min.js", "/* bootstrap */"),
+        ("font-awesome/css/font-awesome.min.css", ".fa{font-family:FontAwesome}"),
+    ):
+        (assets / local).parent.mkdir(parents=True, exist_ok=True)
+        (assets / local).write_text(content)
+    (tmp_path / "secret.txt").write_text("TOP-SECRET-CONTENT")
+    assert missing_assets(assets) == ["libjs-jquery", "libjs-popper.js"]
+    assert CDN_ASSETS[BOOTSTRAP_CDN] == "bootstrap4/css/bootstrap.min.css"
+
+    page = DocsLayout(tmp_path / "data").data_docs / "validations" / "s" / "run" / "v.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        f'<html><head><link rel="stylesheet" href="{BOOTSTRAP_CDN}"/>'
+        f'<link rel="stylesheet" href="{FONT_AWESOME_CDN}">'
+        f'<script src="{POPPER_CDN}" integrity="sha384-p" crossorigin="anonymous"></script>'
+        f'<script src="{BOOTSTRAP_JS_CDN}" integrity="sha384-b" crossorigin="anonymous"></script>'
+        '</head><body><i class="fas fa-times"></i></body></html>'
+    )
+    client = TestClient(create_app(tmp_path / "data", asset_root=assets))
+    served = client.get("/quality/validations/s/run/v.html")
+    assert served.status_code == 200
+    up = "../../../../assets/"  # from quality/validations/s/run/ to the app's root
+    assert f'href="{up}bootstrap4/css/bootstrap.min.css"' in served.text
+    assert f'href="{up}font-awesome/css/font-awesome.min.css"' in served.text
+    # Debian's build is not the CDN's file: its tag drops the CDN file's integrity hash.
+    assert f'<script src="{up}bootstrap4/js/bootstrap.min.js"></script>' in served.text
+    assert ".fas,.far,.fab{" in served.text  # Font Awesome 4 draws the pages' fa 6 icons
+    # Popper is not installed: its CDN link stays as it was, so the page still loads.
+    assert f'src="{POPPER_CDN}" integrity="sha384-p"' in served.text
+    assert page.read_text().count("https://") == 4  # the file itself is left alone
+
+    css = client.get("/assets/bootstrap4/css/bootstrap.min.css")
+    assert css.status_code == 200 and css.text == ".badge{display:inline-block}"
+    for outside in (
+        "/assets/popper.js/umd/popper.min.js",  # not installed
+        "/assets/bootstrap4/../../secret.txt",
+        "/assets/bootstrap4/..%2f..%2fsecret.txt",
+        "/assets/secret.txt",
+        "/assets/javascript/bootstrap4/css/bootstrap.min.css",
+    ):
+        response = client.get(outside)
+        assert response.status_code == 404, outside
+        assert "TOP-SECRET-CONTENT" not in response.text
 
 
 def test_docs_of_versions_no_longer_published_are_pruned(tmp_path):
