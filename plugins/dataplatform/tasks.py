@@ -216,14 +216,15 @@ def planned_version_id(run_date: str) -> str:
 
 def publish(run_date: str) -> dict:
     """Publish the audited candidate as a new version and point ``current`` at it."""
-    from dataplatform.publish.publish import plan_version, publish_candidate
+    from dataplatform.publish.publish import audit_record, plan_version, publish_candidate
     from dataplatform.transform.dbt import DbtPaths
 
     settings = load_settings()
-    version_id, manifest = plan_version(settings.data_dir, date.fromisoformat(run_date))
-    path = publish_candidate(
-        settings.data_dir, DbtPaths.under(settings.data_dir).warehouse, version_id, manifest
-    )
+    day = date.fromisoformat(run_date)
+    paths = DbtPaths.under(settings.data_dir)
+    version_id, manifest = plan_version(settings.data_dir, day)
+    manifest.update(audit_record(settings.data_dir, day, paths.target / "manifest.json"))
+    path = publish_candidate(settings.data_dir, paths.warehouse, version_id, manifest)
     return {"version_id": version_id, "path": str(path)}
 
 

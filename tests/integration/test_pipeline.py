@@ -345,6 +345,16 @@ def test_manifest_names_inputs_code_and_version(demo_world):
             ).fetchall()
         }
     assert stamped == {current["version_id"]}
+    manifest = json.loads((layout.version_dir(current["version_id"]) / "manifest.json").read_text())
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["dbt_manifest_sha256"])
+    assert set(manifest["gates"]) == {
+        "raw_events_batch",
+        "raw_operational",
+        "staging_events",
+        "marts",
+    }
+    assert all(gate["success"] is True for gate in manifest["gates"].values()), manifest["gates"]
+    assert all((demo_world / gate["result"]).is_file() for gate in manifest["gates"].values())
 
 
 def test_full_refresh_gives_the_same_marts_as_incremental_runs(demo_world, tmp_path):

@@ -104,6 +104,35 @@ def plan_version(data_dir: Path, logical_date: date) -> tuple[str, dict]:
     return make_version_id(logical_date, checksums, code), manifest
 
 
+# The gates that audit a candidate, by suite: each run date's results are under
+# quality/results/<date>/<suite>.json.
+AUDIT_SUITES = ("raw_events_batch", "raw_operational", "staging_events", "marts")
+
+
+def audit_record(data_dir: Path, logical_date: date, dbt_manifest: Path) -> dict:
+    """What audited the candidate: the hash of the dbt manifest that built it, and the outcome
+    of each gate of the date (a missing result is recorded as such, never assumed passed)."""
+    try:
+        manifest_sha256 = hashlib.sha256(dbt_manifest.read_bytes()).hexdigest()
+    except OSError:
+        manifest_sha256 = None
+    results = data_dir / "quality" / "results" / logical_date.isoformat()
+    gates = {}
+    for suite in AUDIT_SUITES:
+        path = results / f"{suite}.json"
+        try:
+            gate = json.loads(path.read_text())["gate"]
+            gates[suite] = {
+                "success": bool(gate["success"]),
+                "evaluated": gate["evaluated"],
+                "failed": len(gate["failures"]),
+                "result": path.relative_to(data_dir).as_posix(),
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            gates[suite] = {"success": None, "result": None}
+    return {"dbt_manifest_sha256": manifest_sha256, "gates": gates}
+
+
 def _role_objects(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
     rows = con.execute(
         "select table_name from information_schema.tables "
