@@ -30,30 +30,33 @@ with deliveries as (
 
 ),
 
-repeated as (
+repeated_keys as (
 
-    -- events delivered more than once within the deliveries read here, with their first
-    select
-        event_id,
-        event_date,
-        min((batch_date, source_file, line_number)) as first_delivery
+    -- A hash of every (event_id, date) seen more than once: eight bytes a key instead of the
+    -- id's text, so 10 M deliveries group in a few hundred MB. A collision only adds a
+    -- candidate; the exact comparison below drops it.
+    select hash(event_id, event_date) as key_hash
     from deliveries
-    group by event_id, event_date
+    group by key_hash
     having count(*) > 1
 
 ),
 
 repeats_within as (
 
-    select deliveries.*
+    -- every delivery of a repeated event but its first (earliest batch, file, line)
+    select
+        event_id,
+        event_date,
+        batch_date,
+        source_file,
+        line_number
     from deliveries
-    inner join repeated
-        on
-            deliveries.event_id = repeated.event_id
-            and deliveries.event_date = repeated.event_date
-    where
-        (deliveries.batch_date, deliveries.source_file, deliveries.line_number)
-        != repeated.first_delivery
+    where hash(event_id, event_date) in (select repeated_keys.key_hash from repeated_keys)
+    qualify
+        row_number() over (
+            partition by event_id, event_date order by batch_date, source_file, line_number
+        ) > 1
 
 )
 
