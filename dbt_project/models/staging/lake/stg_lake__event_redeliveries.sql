@@ -77,46 +77,20 @@ repeats_within as (
             >= date '{{ var("run_date") }}' - interval {{ var('late_days') | int + 1 }} day
             and event_date >= date '{{ var("run_date") }}' - interval {{ var('late_days') }} day
 
-    ),
-
-    repeats_of_earlier as (
-
-        select deliveries.*
-        from deliveries
-        where exists (
-            select 1
-            from earlier_batches
-            where
-                earlier_batches.event_id = deliveries.event_id
-                and earlier_batches.event_date = deliveries.event_date
-        )
-
     )
 
-    select
-        event_id,
-        event_date,
-        batch_date,
-        source_file,
-        line_number
-    from repeats_within
+{% endif %}
+
+select * from repeats_within
+{% if is_incremental() %}
     union
-    select
-        event_id,
-        event_date,
-        batch_date,
-        source_file,
-        line_number
-    from repeats_of_earlier
-
-{% else %}
-
-    select
-        event_id,
-        event_date,
-        batch_date,
-        source_file,
-        line_number
-    from repeats_within
-
+    -- the batch's deliveries of events an earlier batch already delivered
+    select * from deliveries
+    where exists (
+        select 1
+        from earlier_batches
+        where
+            earlier_batches.event_id = deliveries.event_id
+            and earlier_batches.event_date = deliveries.event_date
+    )
 {% endif %}
