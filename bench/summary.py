@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bench.child import DBT_TASKS, GATES
+from bench.child import DAY_STAGES, DBT_TASKS, GATES
 
 TARGET_EVENTS = 10_000_000  # the targets hold at this many events a day
 
@@ -39,15 +39,7 @@ _COMPARE = {">=": operator.ge, "<=": operator.le}
 STAGE_ORDER = (
     "generate",
     "bare_ingest",
-    "ingest",
-    "raw_gate",
-    "extract",
-    "operational_gate",
-    "dbt_staging",
-    "staging_gate",
-    "dbt_marts",
-    "marts_gate",
-    "publish",
+    *DAY_STAGES,
     "docs",
     "bare_transform",
     "airflow_run",
