@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dataplatform import lake
 from dataplatform.gates import workspace
-from dataplatform.gates.runner import Asset, GateResult, load_suite, run_gate
+from dataplatform.gates.runner import Asset, GateResult, load_suite, result_path, run_gate
 
 SUITE = "raw_events_batch"
 TRAILING_BATCHES = 7
@@ -126,7 +126,7 @@ def manifest_digest(manifest: Path) -> str:
 def distinct_events_per_date(data_dir: Path, day: date) -> dict[str, int] | None:
     """The published batch's distinct events per event date, as its raw gate counted them, if
     that count is of this very batch (same manifest); None otherwise."""
-    result = data_dir / "quality" / "results" / day.isoformat() / f"{SUITE}.json"
+    result = result_path(data_dir / "quality", day.isoformat(), SUITE)
     manifest = lake.raw_batch_dir(data_dir / "lake", day) / lake.MANIFEST_NAME
     try:
         metrics = json.loads(result.read_text())["gate"]["metrics"]

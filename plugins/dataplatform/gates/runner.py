@@ -143,6 +143,11 @@ class Asset:
         return f"select *, ({self.row_ref})::varchar as {ROW_REF} from {source} as rows"
 
 
+def result_path(quality_dir: Path, label: str, suite: str) -> Path:
+    """Where a gate run's result is kept: ``results/<label>/<suite>.json`` (label: the date)."""
+    return quality_dir / "results" / label / f"{suite}.json"
+
+
 def load_suite(name: str, overrides: Mapping[str, dict] | None = None) -> dict:
     """The gate's JSON; ``overrides`` maps an expectation's ``meta.id`` to kwargs to replace."""
     gate = json.loads((SUITES_DIR / f"{name}.json").read_text())
@@ -359,9 +364,8 @@ def _validate(
         engine=engine_use,
     )
     if quality_dir is not None:
-        results_dir = quality_dir / "results" / label
-        results_dir.mkdir(parents=True, exist_ok=True)
-        path = results_dir / f"{gate['name']}.json"
+        path = result_path(quality_dir, label, gate["name"])
+        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "gate": result.to_json(),
             "great_expectations": [

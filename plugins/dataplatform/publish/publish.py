@@ -15,6 +15,7 @@ import duckdb
 
 from dataplatform import lake, storage
 from dataplatform.config import REPO_ROOT
+from dataplatform.gates.runner import result_path
 from dataplatform.privacy import prepare_session
 from dataplatform.publish.versions import (
     MANIFEST,
@@ -104,8 +105,7 @@ def plan_version(data_dir: Path, logical_date: date) -> tuple[str, dict]:
     return make_version_id(logical_date, checksums, code), manifest
 
 
-# The gates that audit a candidate, by suite: each run date's results are under
-# quality/results/<date>/<suite>.json.
+# The gates that audit a candidate, by suite.
 AUDIT_SUITES = ("raw_events_batch", "raw_operational", "staging_events", "marts")
 
 
@@ -116,10 +116,9 @@ def audit_record(data_dir: Path, logical_date: date, dbt_manifest: Path) -> dict
         manifest_sha256 = hashlib.sha256(dbt_manifest.read_bytes()).hexdigest()
     except OSError:
         manifest_sha256 = None
-    results = data_dir / "quality" / "results" / logical_date.isoformat()
     gates = {}
     for suite in AUDIT_SUITES:
-        path = results / f"{suite}.json"
+        path = result_path(data_dir / "quality", logical_date.isoformat(), suite)
         try:
             gate = json.loads(path.read_text())["gate"]
             gates[suite] = {
