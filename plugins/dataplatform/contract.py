@@ -26,6 +26,14 @@ TOP_LEVEL_STRING_FIELDS: dict[str, bool] = {
     "app_version": True,
 }
 KNOWN_TOP_LEVEL_FIELDS = (*TOP_LEVEL_STRING_FIELDS, "properties")
+# The shapes of two of them, as event.schema.json writes them. A timestamp of that shape must
+# also name a real instant (2026-02-30 does not).
+EVENT_ID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+OCCURRED_AT_PATTERN = (
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]"
+    "([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]{1,9})?"
+    "([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
 
 
 @dataclass(frozen=True)

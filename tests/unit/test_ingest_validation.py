@@ -12,7 +12,12 @@ import duckdb
 import pytest
 
 from dataplatform import lake
-from dataplatform.contract import EVENT_PROPERTIES
+from dataplatform.contract import (
+    EVENT_ID_PATTERN,
+    EVENT_PROPERTIES,
+    OCCURRED_AT_PATTERN,
+    PLATFORMS,
+)
 from dataplatform.ingest.accounting import file_balances
 from dataplatform.ingest.batch import ingest_batch, promote_batch
 from dataplatform.ingest.validate import REASONS
@@ -181,7 +186,23 @@ GOOD_RECORDS = [
     ("skew within 1h", [line(make_event(202, occurred_at="2026-11-03T00:59:59Z"))]),
     ("nullable absent", [line(_without(make_event(203), "user_id"))]),
     ("null referrer", [line(make_event(204, "session_started"))]),
+    (
+        "escapes in patterned fields",
+        [line(make_event(205)).replace(b'"listing_viewed"', b'"listing\\u005fviewed"')],
+    ),
 ]
+# Records DuckDB's NDJSON reader cannot take: their chunk goes to the exact query whole.
+UNREADABLE = {"malformed_json", "not_an_object", "invalid_utf8", "empty_line"}
+
+
+def test_the_contract_module_is_the_schema(generator_event_schema):
+    """The validation reads its patterns and lists from dataplatform.contract; the collector team
+    reads contract/event.schema.json."""
+    fields = generator_event_schema["properties"]
+    assert generator_event_schema["$defs"]["uuid"]["pattern"] == EVENT_ID_PATTERN
+    assert fields["occurred_at"]["pattern"] == OCCURRED_AT_PATTERN
+    assert fields["event_type"]["enum"] == list(EVENT_PROPERTIES)
+    assert fields["platform"]["enum"] == list(PLATFORMS)
 
 
 @pytest.mark.parametrize(
@@ -202,6 +223,7 @@ def test_bad_record_is_quarantined_with_its_reason(
     ).fetchall()
     assert rows == [(2, reason, detail, record)]
     assert reason in REASONS
+    assert result.exact_chunks == (1 if reason in UNREADABLE else 0)
 
 
 @pytest.mark.parametrize(("case", "records"), GOOD_RECORDS, ids=[c[0] for c in GOOD_RECORDS])
@@ -210,6 +232,8 @@ def test_valid_records_are_accepted(tmp_path, landing_day, case, records):
     result = ingest_batch(tmp_path, DAY, progress=False)
     assert result.quarantined == 0, result.reasons
     assert result.raw == len(records)
+    assert result.exact_chunks == 0
+    assert _raw_rows(tmp_path, "record_with_extra_fields") == [(None,)] * len(records)
 
 
 def _raw_rows(data_dir: Path, columns: str = "*") -> list[tuple]:
@@ -300,6 +324,24 @@ def test_unknown_fields_are_found_in_compact_records_whose_numbers_grow(tmp_path
     assert rows[1] is None
     assert json.loads(rows[2])["x"] == 1
     assert json.loads(rows[3])["new_top_level"] == 1
+
+
+def test_a_null_inside_properties_does_not_hide_an_unknown_field(tmp_path, landing_day):
+    """Compact records: a null user_id is counted from its text, "user_id":null. Here that text
+    is inside properties, the record has no user_id, and its unknown field is exactly as long as
+    "user_id":null, would be: only the key scan finds it."""
+    event = _without(make_event(1), "user_id")
+    event["properties"]["user_id"] = None
+    text = _compact(event).replace(b'"properties":', b'"k":"12345678","properties":')
+    assert len(b'"k":"12345678",') == len(b'"user_id":null,')
+    landing_day("compact.jsonl", text + b"\n" + _compact(make_event(2, user_id=None)) + b"\n")
+
+    result = ingest_batch(tmp_path, DAY, progress=False)
+
+    assert (result.raw, result.exact_chunks) == (2, 0)
+    rows = dict(_raw_rows(tmp_path, "line_number, record_with_extra_fields"))
+    assert json.loads(rows[1])["k"] == "12345678"
+    assert rows[2] is None
 
 
 def test_duplicates_are_kept_in_raw(tmp_path, landing_day):

@@ -10,6 +10,11 @@ event type's property rules behind a ``case`` on the type (a record is checked a
 type's rules only), and walks the ordered chain for the reason only where the answer is yes. Both
 use the same rule conditions, so they cannot disagree. Type tests look at the JSON text itself
 (its first character, or a cast) instead of parsing it again.
+
+The records reach the rules one of two ways. The exact front decodes and parses each line of a
+chunk as it is, whatever its bytes. The fast front takes the records as DuckDB's own NDJSON reader
+parses them, the cheapest parse there is, and only tells valid records from suspect ones: the
+caller sends the suspect ones, and any chunk the reader cannot take, to the exact front.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from dataplatform.contract import (
+    EVENT_ID_PATTERN,
     EVENT_PROPERTIES,
     KNOWN_TOP_LEVEL_FIELDS,
     MAX_FUTURE_SKEW_HOURS,
     MAX_LATENESS_DAYS,
+    OCCURRED_AT_PATTERN,
     PLATFORMS,
     TOP_LEVEL_STRING_FIELDS,
     Prop,
@@ -67,16 +74,9 @@ def _field(name: str) -> str:
 
 
 def _unpacked_fields() -> str:
-    # One json_extract with a list of paths parses the record once; unlike json_transform it
-    # tells a present null ('null') from an absent key (SQL NULL). Each value becomes a column
-    # once, instead of a list lookup wherever a rule reads it.
-    return ",\n        ".join(
-        f"f[{index}] as {_field(name)}" for index, name in enumerate(TOP_FIELDS, start=1)
-    )
-
-
-def _paths(names: tuple[str, ...]) -> str:
-    return "[" + ", ".join(_q(f"$.{name}") for name in names) + "]"
+    # One json_transform of the record parses it once and keeps each known value as JSON text
+    # (a string keeps its quotes, so its type stays visible); each becomes a column once.
+    return ",\n        ".join(f"f.{name} as {_field(name)}" for name in TOP_FIELDS)
 
 
 def _prop(name: str) -> str:
@@ -92,7 +92,7 @@ def _json_struct(names: tuple[str, ...]) -> str:
 # Tests on a JSON value's text as json_transform returns it (SQL NULL when the key is absent
 # or the value is null).
 def _is_absent(value: str) -> str:
-    return f"({value} is null or {value} = 'null')"
+    return f"({value} is null)"
 
 
 def _is_string(value: str) -> str:
@@ -147,10 +147,9 @@ def _property_rules(event_type: str, name: str, prop: Prop) -> list[Rule]:
             )
         )
     if prop.pattern:
-        pattern = _q(prop.pattern.strip("^$"))
         rules.append(
             Rule(
-                f"{present} and not regexp_full_match({text}, {pattern})",
+                f"{present} and {_unmatched(text, prop.pattern)}",
                 "invalid_property_value",
                 label,
                 event_type,
@@ -190,17 +189,13 @@ def rules(batch_day: date) -> list[Rule]:
     out += [
         Rule(_is_absent(props), "missing_field", "properties"),
         Rule(f"not {_is_object(props)}", "wrong_type", "properties"),
-        Rule(
-            "len(event_id) <> 36 or try_cast(event_id as uuid) is null",
-            "invalid_event_id",
-            "event_id",
-        ),
+        Rule(_unmatched("event_id", EVENT_ID_PATTERN), "invalid_event_id", "event_id"),
         Rule(
             f"event_type not in {_in(tuple(EVENT_PROPERTIES))}", "unknown_event_type", "event_type"
         ),
         Rule(f"platform not in {_in(PLATFORMS)}", "invalid_platform", "platform"),
         Rule(
-            f"not ({_has_rfc3339_shape('occurred_at_text')}) or occurred_at is null",
+            f"{_unmatched('occurred_at_text', OCCURRED_AT_PATTERN)} or occurred_at is null",
             "invalid_timestamp",
             "occurred_at",
         ),
@@ -215,15 +210,8 @@ def rules(batch_day: date) -> list[Rule]:
     return out
 
 
-def _has_rfc3339_shape(text: str) -> str:
-    """RFC 3339's shape (date, 'T', time, and an explicit offset), by cheap string tests: the
-    cast to a timestamp then checks the values. A bare local time is ambiguous and rejected."""
-    return (
-        f"len({text}) between 20 and 35 and substr({text}, 5, 1) = '-' "
-        f"and substr({text}, 11, 1) in ('T', 't', ' ') "
-        f"and (right({text}, 1) in ('Z', 'z') "
-        f"or (substr({text}, -6, 1) in ('+', '-') and substr({text}, -3, 1) = ':'))"
-    )
+def _unmatched(text: str, pattern: str) -> str:
+    return f"not regexp_full_match({text}, {_q(pattern.strip('^$'))})"
 
 
 def _scoped(rule: Rule) -> str:
@@ -271,35 +259,55 @@ def _without_extra_fields() -> str:
     """True only for a record that provably has no unknown top-level field, without parsing it
     again: its length is exactly what its known fields take, written compactly.
 
-    The known values come back from json_extract re-serialised compactly. Strings never come
+    The known values come back from json_transform re-serialised compactly. Strings never come
     back longer (escapes such as \\u00e9 come back shorter), so a record with an unknown field is
     longer than the sum, unless a number inside ``properties`` came back longer than written;
     such records, and any with whitespace, escapes or other layouts, are parsed for their keys.
+
+    json_transform returns a null value as SQL NULL, like an absent key. A nullable field's
+    compact ``"name":null`` is counted where the text has it and ``properties`` has no key of
+    that name: no unknown field can pass for it, as any that holds the text is longer.
     """
-    parts = [
-        f"coalesce(len({_field(name)}) + {len(name) + 4}, 0)"  # "name":value,
-        for name in TOP_FIELDS
-    ]
-    length = f"1 + {' + '.join(parts)}"  # the braces, less the last field's comma
     props = _field("properties")
+    parts = []
+    for name in TOP_FIELDS:
+        written_null = "0"
+        if TOP_LEVEL_STRING_FIELDS.get(name):
+            key = '"' + name + '"'
+            written_null = (
+                f"case when contains(text, {_q(key + ':null')}) "
+                f"and not contains(coalesce({props}::varchar, ''), {_q(key)}) "
+                f"then {len(name) + 8} else 0 end"  # "name":null,
+            )
+        parts.append(f"coalesce(len({_field(name)}) + {len(name) + 4}, {written_null})")
+    length = f"1 + {' + '.join(parts)}"  # the braces, less the last field's comma
     return (
         f"body_length = {length} "
         f"and not regexp_matches(coalesce({props}::varchar, ''), {_MAY_HAVE_GROWN})"
     )
 
 
-def checked_records_sql(
-    batch_day: date, source_file: str, unterminated_line: int, *, assume_json: bool = False
-) -> str:
-    """SQL over the table ``chunk(line, line_number)``: one row per record with its quarantine
-    ``reason``/``detail`` (null when valid) and the typed raw columns.
+# Fields whose every valid value matches a pattern no other JSON value can: the fast path reads
+# them as text (a number 5 is read as '5', which then fails the pattern, so only strings pass).
+PATTERNED_FIELDS = ("event_id", "event_type", "occurred_at", "platform")
 
-    With ``assume_json`` the query skips the separate validity parse for records that look like
-    objects, and DuckDB raises on the first one that is malformed: the caller then runs the exact
-    query. Nearly every chunk is clean, so nearly every record is parsed once instead of twice.
-    """
-    rule_list = rules(batch_day)
-    known = _in(TOP_FIELDS)
+
+def read_records_sql(path: str) -> str:
+    """DuckDB's NDJSON reader over a file of records, one row per record in file order: the
+    patterned fields as text, every other field as its JSON text (to tell its type). It raises
+    on any record it cannot read (malformed, not an object, invalid UTF-8, a byte-order mark)
+    and skips blank lines, so the caller checks that it yielded one row per line."""
+    columns = ", ".join(
+        f"{name}: '{'VARCHAR' if name in PATTERNED_FIELDS else 'JSON'}'" for name in TOP_FIELDS
+    )
+    return (
+        f"read_json({_q(path)}, format = 'newline_delimited', records = true, "
+        f"columns = {{{columns}}}, hive_partitioning = false)"
+    )
+
+
+def _exact_front(unterminated_line: int, assume_json: bool) -> str:
+    """Each line of ``chunk`` decoded, measured and parsed as it is: any bytes at all."""
     looks_like_object = "left(ltrim(text), 1) = '{'"
     validity = (
         f"case when {looks_like_object} then true else json_valid(text) end"
@@ -307,7 +315,7 @@ def checked_records_sql(
         else "json_valid(text)"
     )
     return f"""
-with decoded as (
+decoded as (
     select
         line_number,
         try(decode(line)) as terminated,
@@ -331,11 +339,7 @@ stripped as (
 measured as (
     select
         *,
-        len(text) - case
-            when ends_with(text, chr(13) || chr(10)) then 2
-            when ends_with(text, chr(10)) then 1
-            else 0
-        end as body_length
+        {_body_length("text")} as body_length
     from stripped
 ),
 
@@ -353,7 +357,9 @@ fields as (
         -- json_transform only ever sees valid JSON: a CASE does not stop DuckDB from
         -- evaluating it on every row of a vector, and it raises on malformed input
         case when is_json and left(ltrim(text), 1) = '{{'
-            then json_extract(case when is_json then text else '{{}}' end, {_paths(TOP_FIELDS)})
+            then json_transform(
+                case when is_json then text else '{{}}' end, {_json_struct(TOP_FIELDS)}
+            )
         end as f
     from parsed
 ),
@@ -363,7 +369,87 @@ unpacked as (
         * exclude (f),
         {_unpacked_fields()}
     from fields
+)"""
+
+
+def _fast_front(records: str) -> str:
+    """The records as DuckDB's reader parsed them (see read_records_sql), lined up with the
+    lines of ``chunk``. A patterned field's JSON text is its value in quotes: its type and
+    presence rules then see a string, and its pattern rule rejects any value that was not one
+    (see PATTERNED_FIELDS); its length is the value's plus the quotes, as written without
+    escapes (a record written with some is parsed for its keys, see _without_extra_fields)."""
+    fields = ",\n        ".join(
+        f"""'"' || r.{name} || '"' as {_field(name)},\n        r.{name} as "value_{name}\""""
+        if name in PATTERNED_FIELDS
+        else f"r.{name} as {_field(name)}"
+        for name in TOP_FIELDS
+    )
+    return f"""
+lined_up as (
+    select
+        c.line_number,
+        decode(c.line) as text,
+        r.aligned,
+        {fields}
+    from (select *, true as aligned from {records}) as r
+    positional join chunk as c
 ),
+
+unpacked as (
+    select
+        * exclude (aligned),
+        -- The reader skips blank lines: the lines after one would get the wrong records, and
+        -- the chunk's last lines none at all. The query then raises, and the caller runs the
+        -- exact query instead.
+        coalesce(aligned, error('the reader skipped a line')) as is_json,
+        true as is_object,
+        false as unterminated,
+        {_body_length("text")} as body_length
+    from lined_up
+)"""
+
+
+def _body_length(text: str) -> str:
+    return f"""len({text}) - case
+            when ends_with({text}, chr(13) || chr(10)) then 2
+            when ends_with({text}, chr(10)) then 1
+            else 0
+        end"""
+
+
+def checked_records_sql(
+    batch_day: date,
+    source_file: str,
+    unterminated_line: int,
+    *,
+    assume_json: bool = False,
+    records: str | None = None,
+) -> str:
+    """SQL over the table ``chunk(line, line_number)``: one row per record with its quarantine
+    ``reason``/``detail`` (null when valid) and the typed raw columns.
+
+    With ``records`` (see read_records_sql, over a file holding exactly the chunk's lines) the
+    query takes each record as DuckDB's own reader parsed it: nearly every chunk is clean, and
+    that reader is the fastest parse there is. Such a query only tells valid records from
+    suspect ones (reason ``suspect``): the caller runs the exact query on the suspect lines.
+
+    With ``assume_json`` the query skips the separate validity parse for records that look like
+    objects, and DuckDB raises on the first one that is malformed: the caller then runs the exact
+    query. Nearly every chunk is clean, so nearly every record is parsed once instead of twice.
+    """
+    rule_list = rules(batch_day)
+    known = _in(TOP_FIELDS)
+    if records is None:
+        front = _exact_front(unterminated_line, assume_json)
+        strings = {name: _string(name) for name in PATTERNED_FIELDS}
+        reason = f"case when suspect then {_case(rule_list, 'reason')} end"
+        detail = f"case when suspect then {_case(rule_list, 'detail')} end"
+    else:
+        front = _fast_front(records)
+        strings = {name: f'"value_{name}"' for name in PATTERNED_FIELDS}
+        reason, detail = "case when suspect then 'suspect' end", "null::varchar"
+    return f"""
+with {front.strip()},
 
 properties as (
     select
@@ -372,11 +458,11 @@ properties as (
             when {_is_object(_field("properties"))}
                 then json_transform({_field("properties")}, {_json_struct(PROPERTY_NAMES)})
         end as p,
-        {_string("event_id")} as event_id,
-        {_string("event_type")} as event_type,
-        {_string("occurred_at")} as occurred_at_text,
-        timezone('UTC', try_cast({_string("occurred_at")} as timestamptz)) as occurred_at,
-        {_string("platform")} as platform
+        {strings["event_id"]} as event_id,
+        {strings["event_type"]} as event_type,
+        {strings["occurred_at"]} as occurred_at_text,
+        timezone('UTC', try_cast({strings["occurred_at"]} as timestamptz)) as occurred_at,
+        {strings["platform"]} as platform
     from unpacked
 ),
 
@@ -389,8 +475,8 @@ flagged as (
 
 select
     line_number,
-    case when suspect then {_case(rule_list, "reason")} end as reason,
-    case when suspect then {_case(rule_list, "detail")} end as detail,
+    {reason} as reason,
+    {detail} as detail,
     event_id,
     event_type,
     occurred_at,
