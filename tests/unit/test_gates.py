@@ -140,6 +140,15 @@ def test_staging_gate_catches_a_reconciliation_error(world, staged, date_, obser
     assert failure.expected["min_value"] == 0 and failure.expected["max_value"] == 0
 
 
+def test_staging_gate_fails_a_batch_that_staged_nothing(world):
+    """A staging layer that holds only earlier batches: the transform ran on stale input."""
+    staged = [(n, event_date, BEFORE) for n, event_date, batch in CORRECT_STAGING if batch != DAY]
+    result = run_staging_gate(world, _warehouse(world, staged), DAY)
+    failures = {f.expectation: f for f in result.failures if f.asset == "reconciliation"}
+    assert failures["expect_column_sum_to_be_between"].column == "staged_from_batch"
+    assert failures["expect_column_max_to_be_between"].column == "staged_event_date"
+
+
 def test_staging_gate_checks_the_batch_rows_in_the_warehouse(world):
     """A staged event of the batch dated far outside the contract's lateness window."""
     staged = [*CORRECT_STAGING, (99, date(2026, 10, 1), DAY)]

@@ -211,10 +211,13 @@ def _context(quality_dir: Path | None):
         InMemoryStoreBackendDefaults,
     )
 
+    from dataplatform.gates.sql_adapter import cache_compiled_templates
+
     if quality_dir is None:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = {"globally": False}
         return context
+    cache_compiled_templates(quality_dir / "data_docs_templates")
 
     def filesystem(store_class: str, folder: str) -> dict:
         return {

@@ -3,8 +3,9 @@ the marts keep their business invariants.
 
 Great Expectations runs the expectations as SQL in the warehouse itself: row by row on the new
 batch's staged events and on the mart tables. What is an aggregate by nature (the
-reconciliation counts, a day against the trailing week) is computed once by DuckDB into the
-gate's scratch database, one small table, which GX validates there.
+reconciliation counts, a day against the trailing week, whether the batch staged anything and
+how new) is computed once by DuckDB into the gate's scratch database, one small table, which GX
+validates there: each aggregate GX computes itself is a scan of its own.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ RECONCILIATION_SQL = (
     select
         t.event_date,
         coalesce(s.staged_from_batch, 0) as staged_from_batch,
+        -- the date again where the batch staged events: its maximum is the batch's newest
+        case when s.staged_from_batch > 0 then t.event_date end as staged_event_date,
         coalesce(x.expected_from_batch, 0) as expected_from_batch,
         coalesce(s.staged_from_batch, 0) - coalesce(x.expected_from_batch, 0)
             as staged_minus_expected,
