@@ -166,6 +166,18 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return workspace.connect(warehouse)
 
 
+def _with_date_literals(sql: str, parameters: dict) -> str:
+    """The date parameters written into ``sql`` as constants. DuckDB skips the lake's files of
+    other dates when it plans a query only for constants: with a prepared parameter, the first
+    query on the staging view read the footer of every file of the lake, a cost that grew with
+    every day of history."""
+    for name in sorted(parameters, key=len, reverse=True):  # $high before a $h
+        value = parameters[name]
+        if isinstance(value, date):
+            sql = sql.replace(f"${name}", f"date '{value.isoformat()}'")
+    return sql
+
+
 def _into_scratch(
     warehouse: Path, work: Path, statements: tuple[str, ...], parameters: dict
 ) -> list[dict]:
@@ -176,7 +188,7 @@ def _into_scratch(
         con.execute(f"attach {workspace.sql_literal(str(work))} as {SCRATCH}")
         try:
             for statement in statements:
-                sql = statement.replace("{scratch}", SCRATCH)
+                sql = _with_date_literals(statement.replace("{scratch}", SCRATCH), parameters)
                 con.execute(sql, {k: v for k, v in parameters.items() if f"${k}" in sql})
             cursor = con.execute(f"select * from {SCRATCH}.{table}")
             names = [column[0] for column in cursor.description]
