@@ -126,7 +126,10 @@ class _Connections:
                 self._opened.append(con)
         return con
 
-    def close(self) -> None:
+    def __enter__(self) -> _Connections:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         for con in self._opened:
             con.close()
 
@@ -397,8 +400,10 @@ def ingest_batch(
     reasons: Counter[str] = Counter()
     event_dates: Counter[str] = Counter()
     accounts: dict[int, FileAccount] = {}
-    connections = _Connections(memory_limit, threads)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+    with (
+        _Connections(memory_limit, threads) as connections,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool,
+    ):
         running = {
             pool.submit(_ingest_file, writer, index, landing, chunk_bytes, connections): index
             for index, landing in enumerate(files)
@@ -419,7 +424,6 @@ def ingest_batch(
                     f"{account.quarantined} quarantined {status}".rstrip(),
                     flush=True,
                 )
-    connections.close()
     result.files = [accounts[index] for index in range(len(files))]
     result.reasons = dict(sorted(reasons.items()))
     result.event_dates = dict(sorted(event_dates.items()))
