@@ -296,7 +296,7 @@ def read_records_sql(path: str) -> str:
     """DuckDB's NDJSON reader over a file of records, one row per record in file order: the
     patterned fields as text, every other field as its JSON text (to tell its type). It raises
     on any record it cannot read (malformed, not an object, invalid UTF-8, a byte-order mark)
-    and skips blank lines, so the caller checks that it yielded one row per line."""
+    and skips blank lines: the query that reads it checks for one row per line."""
     columns = ", ".join(
         f"{name}: '{'VARCHAR' if name in PATTERNED_FIELDS else 'JSON'}'" for name in TOP_FIELDS
     )
@@ -398,10 +398,13 @@ lined_up as (
 unpacked as (
     select
         * exclude (aligned),
-        -- The reader skips blank lines: the lines after one would get the wrong records, and
-        -- the chunk's last lines none at all. The query then raises, and the caller runs the
-        -- exact query instead.
-        coalesce(aligned, error('the reader skipped a line')) as is_json,
+        -- One record per line, in order, or the query raises and the caller runs the exact
+        -- one: the reader skips blank lines, and the lines after one would get the wrong
+        -- records (the chunk's last lines then get none).
+        case
+            when aligned and line_number is not null then true
+            else error('the reader did not yield one record per line')
+        end as is_json,
         true as is_object,
         false as unterminated,
         {_body_length("text")} as body_length
