@@ -259,10 +259,11 @@ def _without_extra_fields() -> str:
     """True only for a record that provably has no unknown top-level field, without parsing it
     again: its length is exactly what its known fields take, written compactly.
 
-    The known values come back from json_transform re-serialised compactly. Strings never come
-    back longer (escapes such as \\u00e9 come back shorter), so a record with an unknown field is
-    longer than the sum, unless a number inside ``properties`` came back longer than written;
-    such records, and any with whitespace, escapes or other layouts, are parsed for their keys.
+    The known values come back from json_transform re-serialised compactly (lengths are in
+    bytes). Strings never come back longer (escapes such as \\u00e9 come back shorter), so a
+    record with an unknown field is longer than the sum, unless a number inside ``properties``
+    came back longer than written; such records, and any with whitespace, escapes or other
+    layouts, are parsed for their keys.
 
     json_transform returns a null value as SQL NULL, like an absent key. A nullable field's
     compact ``"name":null`` is counted where the text has it and ``properties`` has no key of
@@ -279,7 +280,7 @@ def _without_extra_fields() -> str:
                 f"and not contains(coalesce({props}::varchar, ''), {_q(key)}) "
                 f"then {len(name) + 8} else 0 end"  # "name":null,
             )
-        parts.append(f"coalesce(len({_field(name)}) + {len(name) + 4}, {written_null})")
+        parts.append(f"coalesce(strlen({_field(name)}) + {len(name) + 4}, {written_null})")
     length = f"1 + {' + '.join(parts)}"  # the braces, less the last field's comma
     return (
         f"body_length = {length} "
@@ -412,12 +413,17 @@ unpacked as (
 )"""
 
 
-def _body_length(text: str) -> str:
-    return f"""len({text}) - case
+def _newline_bytes(text: str) -> str:
+    return f"""case
             when ends_with({text}, chr(13) || chr(10)) then 2
             when ends_with({text}, chr(10)) then 1
             else 0
         end"""
+
+
+def _body_length(text: str) -> str:
+    # In bytes: strlen is the stored length, len would count the characters of every record.
+    return f"strlen({text}) - {_newline_bytes(text)}"
 
 
 def checked_records_sql(
@@ -497,7 +503,7 @@ select
             and len(list_filter(
                 json_keys(case when is_object then text else '{{}}' end), k -> k not in {known}
             )) > 0
-            then left(text, body_length)
+            then left(text, len(text) - {_newline_bytes("text")})
     end as record_with_extra_fields,
     {_q(source_file)} as source_file,
     cast(occurred_at as date) as event_date
