@@ -168,8 +168,11 @@ def _property_rules(event_type: str, name: str, prop: Prop) -> list[Rule]:
     return rules
 
 
-def rules(batch_day: date) -> list[Rule]:
-    """The contract's rules in the order they are checked; the first that holds is the reason."""
+def rules(batch_day: date, as_text: tuple[str, ...] = ()) -> list[Rule]:
+    """The contract's rules in the order they are checked; the first that holds is the reason.
+
+    ``as_text`` names fields whose column holds their value as text, not as JSON (see
+    PATTERNED_FIELDS): their type rule is their pattern's."""
     day_start = datetime.combine(batch_day, time())
     newest = day_start + timedelta(days=1, hours=MAX_FUTURE_SKEW_HOURS)
     oldest = day_start - timedelta(days=MAX_LATENESS_DAYS)
@@ -184,7 +187,10 @@ def rules(batch_day: date) -> list[Rule]:
         value = _field(name)
         if not nullable:
             out.append(Rule(_is_absent(value), "missing_field", name))
-        out.append(Rule(f"not {_is_absent(value)} and not {_is_string(value)}", "wrong_type", name))
+        if name not in as_text:
+            out.append(
+                Rule(f"not {_is_absent(value)} and not {_is_string(value)}", "wrong_type", name)
+            )
     props = _field("properties")
     out += [
         Rule(_is_absent(props), "missing_field", "properties"),
@@ -255,7 +261,7 @@ def _string(name: str) -> str:
 _MAY_HAVE_GROWN = _q(r"(?i)[0-9]e|\.0([^0-9]|$)|nan|inf")
 
 
-def _without_extra_fields() -> str:
+def _without_extra_fields(as_text: tuple[str, ...] = ()) -> str:
     """True only for a record that provably has no unknown top-level field, without parsing it
     again: its length is exactly what its known fields take, written compactly.
 
@@ -280,7 +286,8 @@ def _without_extra_fields() -> str:
                 f"and not contains(coalesce({props}::varchar, ''), {_q(key)}) "
                 f"then {len(name) + 8} else 0 end"  # "name":null,
             )
-        parts.append(f"coalesce(strlen({_field(name)}) + {len(name) + 4}, {written_null})")
+        quotes = 2 if name in as_text else 0  # a value as text, written without escapes
+        parts.append(f"coalesce(strlen({_field(name)}) + {len(name) + 4 + quotes}, {written_null})")
     length = f"1 + {' + '.join(parts)}"  # the braces, less the last field's comma
     return (
         f"body_length = {length} "
@@ -375,16 +382,11 @@ unpacked as (
 
 def _fast_front(records: str) -> str:
     """The records as DuckDB's reader parsed them (see read_records_sql), lined up with the
-    lines of ``chunk``. A patterned field's JSON text is its value in quotes: its type and
-    presence rules then see a string, and its pattern rule rejects any value that was not one
-    (see PATTERNED_FIELDS); its length is the value's plus the quotes, as written without
-    escapes (a record written with some is parsed for its keys, see _without_extra_fields)."""
-    fields = ",\n        ".join(
-        f"""'"' || r.{name} || '"' as {_field(name)},\n        r.{name} as "value_{name}\""""
-        if name in PATTERNED_FIELDS
-        else f"r.{name} as {_field(name)}"
-        for name in TOP_FIELDS
-    )
+    lines of ``chunk``. A patterned field's column holds its value as text: its pattern rule
+    rejects any value that was not a string (see PATTERNED_FIELDS), and its written length is
+    taken as the value's plus the quotes (a record written with escapes is then parsed for its
+    keys, see _without_extra_fields)."""
+    fields = ",\n        ".join(f"r.{name} as {_field(name)}" for name in TOP_FIELDS)
     return f"""
 lined_up as (
     select
@@ -446,16 +448,19 @@ def checked_records_sql(
     objects, and DuckDB raises on the first one that is malformed: the caller then runs the exact
     query. Nearly every chunk is clean, so nearly every record is parsed once instead of twice.
     """
-    rule_list = rules(batch_day)
     known = _in(TOP_FIELDS)
     if records is None:
+        as_text: tuple[str, ...] = ()
+        rule_list = rules(batch_day)
         front = _exact_front(unterminated_line, assume_json)
         strings = {name: _string(name) for name in PATTERNED_FIELDS}
         reason = f"case when suspect then {_case(rule_list, 'reason')} end"
         detail = f"case when suspect then {_case(rule_list, 'detail')} end"
     else:
+        as_text = PATTERNED_FIELDS
+        rule_list = rules(batch_day, as_text)
         front = _fast_front(records)
-        strings = {name: f'"value_{name}"' for name in PATTERNED_FIELDS}
+        strings = {name: _field(name) for name in PATTERNED_FIELDS}
         reason, detail = "case when suspect then 'suspect' end", "null::varchar"
     return f"""
 with {front.strip()},
@@ -499,7 +504,7 @@ select
     -- Unknown top-level fields are kept: the whole record, where it has any. Only records that
     -- might have some are parsed for their keys (see _without_extra_fields).
     case
-        when is_object and not ({_without_extra_fields()})
+        when is_object and not ({_without_extra_fields(as_text)})
             and len(list_filter(
                 json_keys(case when is_object then text else '{{}}' end), k -> k not in {known}
             )) > 0
