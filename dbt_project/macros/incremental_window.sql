@@ -4,7 +4,9 @@
     returns the first date to rebuild as a literal (computed once at compile time, so DuckDB can
     prune by it), moved back by `extra_days` for metrics whose window reaches back further (a
     listing created 7 days before a late category change, a draft started the day before its
-    completion). On a full refresh every date is rebuilt.
+    completion). On a full refresh every date is rebuilt. The batch's first date is read from
+    int_landing_batches (a model calling this macro declares it: `-- depends_on:`), not from
+    the lake, whose every file DuckDB would list for each model.
 
     An incremental run or build without `run_date` is an error. Commands that only compile (docs
     generate, compile, show) render the full-refresh cut-off instead, so the docs site can be
@@ -18,13 +20,37 @@
     {%- endif -%}
     {%- if incremental and var('run_date') is not none -%}
         {%- set query -%}
-            select coalesce(min(event_date), date '{{ var("run_date") }}')
-            from {{ source('lake', 'events') }}
+            select coalesce(min(first_event_date), date '{{ var("run_date") }}')
+            from {{ ref('int_landing_batches') }}
             where batch_date = date '{{ var("run_date") }}'
         {%- endset -%}
         {%- set first = run_query(query).columns[0].values()[0] -%}
         date '{{ first }}' - interval {{ extra_days }} day
     {%- else -%}
         date '1970-01-01'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The landing batch this run adds, as a date literal, for incremental models that add or
+    rebuild by batch (or by the keys a batch touched) rather than by date. Only called in an
+    incremental run: as with `rebuild_from`, a run or build without `run_date` is an error. -#}
+{% macro new_batch_date() -%}
+    {%- if var('run_date') is none and execute and flags.WHICH in ('run', 'build') -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental runs need --vars 'run_date: YYYY-MM-DD'"
+        ) }}
+    {%- endif -%}
+    date '{{ var("run_date") }}'
+{%- endmacro %}
+
+{#- A pre-hook for incremental models that keep one row per key (a listing, a draft, a user)
+    and rebuild the keys their landing batch touched. Each row records the batch it was built
+    from in `column`. A date can be run again with its batch delivered anew (a corrected
+    delivery replaces a bad one): the run first deletes the rows built from that batch (or a
+    later one), so that the model builds them again from the events there are now, and a key
+    left without events is gone. Nothing to delete on a batch's first run. -#}
+{% macro forget_rows_of_batch(column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ column }} >= {{ new_batch_date() }}
     {%- endif -%}
 {%- endmacro %}

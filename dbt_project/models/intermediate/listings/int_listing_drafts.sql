@@ -1,18 +1,54 @@
 {#- The listing-creation funnel, one row per draft: started, suggested, created. A draft is
-    completed when a listing_created with its draft_id follows within 24 hours. -#}
+    completed when a listing_created with its draft_id follows within 24 hours.
+
+    Incremental by draft: a run rebuilds, each from all of its events, the drafts its landing
+    batch has a start or a listing for (a draft started the day before can be completed by
+    today's events, and one started earlier still gets its listing), and the drafts started
+    but without a row (the rows of its own batch that an earlier run of the date built are
+    deleted first: see forget_rows_of_batch). No other draft's events changed. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='started_date',
+        unique_key='draft_id',
+        pre_hook="{{ forget_rows_of_batch('last_batch_date') }}",
     )
 }}
 
 with events as (
 
-    select * from {{ ref('stg_lake__events') }}
-    -- a draft started the day before can be completed by today's events
-    where event_date >= {{ rebuild_from(extra_days=1) }}
+    select * from {{ ref('int_marketplace_events') }}
+    where
+        event_type in ('listing_creation_started', 'listing_created')
+        {% if is_incremental() %}
+            and draft_id in (
+                select batch_events.draft_id
+                from {{ ref('int_marketplace_events') }} as batch_events
+                where
+                    batch_events.event_type in ('listing_creation_started', 'listing_created')
+                    and batch_events.batch_date = {{ new_batch_date() }}
+                union all
+                select started_events.draft_id
+                from {{ ref('int_marketplace_events') }} as started_events
+                where
+                    started_events.event_type = 'listing_creation_started'
+                    and not exists (
+                        select 1
+                        from {{ this }} as built
+                        where built.draft_id = started_events.draft_id
+                    )
+            )
+        {% endif %}
+
+),
+
+batches as (
+
+    select
+        draft_id,
+        max(batch_date) as last_batch_date
+    from events
+    group by draft_id
 
 ),
 
@@ -55,10 +91,11 @@ final as (
             created.created_at >= started.started_at
             and created.created_at <= started.started_at + interval 24 hour,
             false
-        ) as completed_within_24h
+        ) as completed_within_24h,
+        batches.last_batch_date
     from started
     left join created on started.draft_id = created.draft_id
-    where cast(started.started_at as date) >= {{ rebuild_from(extra_days=1) }}
+    inner join batches on started.draft_id = batches.draft_id
 
 )
 

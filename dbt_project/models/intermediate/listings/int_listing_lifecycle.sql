@@ -1,18 +1,54 @@
 {#- One row per listing created: what the seller chose, what the model suggested, and whether
-    the category was changed within 7 days (the listing was in the wrong category). -#}
+    the category was changed within 7 days (the listing was in the wrong category).
+
+    Incremental by listing: a run rebuilds, each from all of its events, the listings its
+    landing batch has a creation or a category change for (a late change can make a listing
+    created days before a wrong-category one), and the listings with a creation but no row
+    (the rows of its own batch that an earlier run of the date built are deleted first: see
+    forget_rows_of_batch). No other listing's events changed. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='created_date',
+        unique_key='listing_id',
+        pre_hook="{{ forget_rows_of_batch('last_batch_date') }}",
     )
 }}
 
 with events as (
 
-    select * from {{ ref('stg_lake__events') }}
-    -- a category change today can make a listing created 7 days ago a wrong-category one
-    where event_date >= {{ rebuild_from(extra_days=7) }}
+    select * from {{ ref('int_marketplace_events') }}
+    where
+        event_type in ('listing_created', 'listing_category_changed')
+        {% if is_incremental() %}
+            and listing_id in (
+                select batch_events.listing_id
+                from {{ ref('int_marketplace_events') }} as batch_events
+                where
+                    batch_events.event_type in ('listing_created', 'listing_category_changed')
+                    and batch_events.batch_date = {{ new_batch_date() }}
+                union all
+                select created_events.listing_id
+                from {{ ref('int_marketplace_events') }} as created_events
+                where
+                    created_events.event_type = 'listing_created'
+                    and not exists (
+                        select 1
+                        from {{ this }} as built
+                        where built.listing_id = created_events.listing_id
+                    )
+            )
+        {% endif %}
+
+),
+
+batches as (
+
+    select
+        listing_id,
+        max(batch_date) as last_batch_date
+    from events
+    group by listing_id
 
 ),
 
@@ -83,10 +119,11 @@ final as (
             as suggestion_accepted,
         coalesce(changes_within_7_days.changes, 0) > 0 as changed_within_7_days,
         coalesce(changes_within_7_days.last_category_id, created.category_id)
-            as category_id_after_7_days
+            as category_id_after_7_days,
+        batches.last_batch_date
     from created
     left join changes_within_7_days on created.listing_id = changes_within_7_days.listing_id
-    where cast(created.created_at as date) >= {{ rebuild_from(extra_days=7) }}
+    inner join batches on created.listing_id = batches.listing_id
 
 )
 

@@ -1,6 +1,12 @@
 {#- One row per listing created: the listing-level table data scientists analyse, with its
     contacts. Still holds the seller's raw user_id and raw text; the access models pseudonymise
-    and redact. -#}
+    and redact.
+
+    A view over tables kept incrementally: as a table it would be rewritten whole on every run
+    (a listing's contacts change at any time, and a category's name with the operational
+    database); publishing copies the rows into the role files. -#}
+{{ config(materialized='view') }}
+
 with listings as (
 
     select * from {{ ref('int_listing_lifecycle') }}

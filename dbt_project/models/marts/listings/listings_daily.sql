@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_lake__events') }}
+-- depends_on: {{ ref('int_landing_batches') }}
 {{
     config(
         materialized='incremental',

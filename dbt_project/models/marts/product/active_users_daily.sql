@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_lake__events') }}
+-- depends_on: {{ ref('int_landing_batches') }}
 {{
     config(
         materialized='incremental',
@@ -6,6 +6,7 @@
         unique_key='activity_date',
     )
 }}
+{% set first_rebuilt_date = rebuild_from() %}
 
 with activity as (
 
@@ -18,7 +19,7 @@ dates as (
     -- every later date's 7- and 28-day windows include the touched dates
     select distinct activity_date
     from activity
-    where activity_date >= {{ rebuild_from() }}
+    where activity_date >= {{ first_rebuilt_date }}
 
 ),
 
@@ -34,6 +35,23 @@ windowed as (
         on
             dates.activity_date - interval 28 day < activity.activity_date
             and dates.activity_date >= activity.activity_date
+    -- only the 28 days before the first rebuilt date reach into a rebuilt window
+    where activity.activity_date > {{ first_rebuilt_date }} - interval 28 day
+
+),
+
+last_seen as (
+
+    -- each user's last active day in each rebuilt date's window, per platform and (with a
+    -- null platform) on any platform: one row per user that the counts below only filter,
+    -- instead of a distinct count over every active day
+    select
+        activity_date,
+        platform,
+        user_id,
+        max(seen_date) as last_seen_date
+    from windowed
+    group by grouping sets ((activity_date, platform, user_id), (activity_date, user_id))
 
 ),
 
@@ -42,13 +60,11 @@ final as (
     select
         activity_date,
         coalesce(platform, 'all') as platform,
-        count(distinct user_id) filter (where seen_date = activity_date) as dau,
-        count(distinct user_id) filter (
-            where seen_date > activity_date - interval 7 day
-        ) as wau,
-        count(distinct user_id) as mau
-    from windowed
-    group by grouping sets ((activity_date, platform), (activity_date))
+        count(*) filter (where last_seen_date = activity_date) as dau,
+        count(*) filter (where last_seen_date > activity_date - interval 7 day) as wau,
+        count(*) as mau
+    from last_seen
+    group by activity_date, platform
 
 )
 

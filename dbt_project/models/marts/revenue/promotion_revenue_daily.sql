@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_landing_batches') }}
 {{
     config(
         materialized='incremental',
@@ -8,7 +9,7 @@
 
 with events as (
 
-    select * from {{ ref('stg_lake__events') }}
+    select * from {{ ref('int_marketplace_events') }}
 
 ),
 
