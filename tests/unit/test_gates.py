@@ -276,3 +276,36 @@ def test_staging_gate_reuses_the_raw_gate_count_of_the_same_batch_only(world):
     assert {f.column for f in reused.failures} == {"staged_minus_expected"}
     _manifest(batch, raw=len(NEW_BATCH), quarantined=1)  # another batch of that date
     assert run_staging_gate(world, warehouse, DAY).success
+
+
+def test_great_expectations_loads_without_the_modules_the_gates_defer(tmp_path: Path) -> None:
+    """scipy.stats and altair wait for their first use (half of GX's import time in a task),
+    and are whole once used."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import dataplatform.gates.runner, great_expectations
+from dataplatform.gates import DeferredModule
+for name in ("scipy.stats", "altair"):
+    module = sys.modules[name]
+    assert type(module) is DeferredModule and "__file__" not in vars(module), name
+from scipy import stats
+assert abs(stats.entropy([0.5, 0.5]) - 0.6931471805599453) < 1e-12
+import scipy.stats.distributions
+assert type(sys.modules["scipy.stats"]) is not DeferredModule
+assert scipy.stats.norm.cdf(0) == 0.5
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
