@@ -106,9 +106,11 @@ class DocsLayout:
 
 def dbt_docs_args(version_id: str, run_date: date | None, paths: DbtPaths) -> list[str]:
     """``dbt docs generate --static`` with the same vars as the version's build, so the compiled
-    SQL in the docs is the SQL that built it."""
+    SQL in the docs is the SQL that built it. The data tests are listed in the site as written
+    but not compiled: compiling them was half of the command's time (286 tests, 57 models)."""
     args = dbt_args("docs", run_date=run_date, version_id=version_id, paths=paths)
-    return [args[0], "generate", *args[1:], "--static"]
+    untested = ["--exclude", "resource_type:test", "resource_type:unit_test"]
+    return [args[0], "generate", *args[1:], "--static", *untested]
 
 
 def generate_dbt_docs(data_dir: Path, version_id: str, run_date: date | None) -> Path:
