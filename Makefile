@@ -36,7 +36,10 @@ $(INSTALLED): requirements.lock
 	@echo "==> installing pinned dependencies into .venv (about a minute the first time)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on CI machines),
+	@# every process would otherwise compile its imports from source (Great Expectations'
+	@# import 8 s instead of 3.5, dbt's 7 s instead of 2.7, in each Airflow task).
+	@$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	@# plugins/ on the venv's path, as Airflow has it: `.venv/bin/python -m dataplatform ...` works
 	@echo "$(CURDIR)/plugins" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dataplatform-plugins.pth"
 	@touch $@
