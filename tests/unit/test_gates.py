@@ -309,3 +309,36 @@ print("ok")
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("hash_bits", [40, 2])
+def test_distinct_events_per_date_are_what_select_distinct_counts(monkeypatch, hash_bits):
+    """Re-delivered events, null ids, several dates; with 2 hash bits nearly every key collides
+    and the exact pass must tell the events apart."""
+    from dataplatform.gates import raw
+
+    monkeypatch.setattr(raw, "_HASH_BITS", hash_bits)
+    monkeypatch.setattr(
+        raw,
+        "_EVENT_KEY",
+        f"((event_date - date '1970-01-01')::ubigint << {hash_bits}) "
+        f"| (hash(event_date, event_id) & {(1 << hash_bits) - 1}::ubigint)",
+    )
+    with duckdb.connect() as con:
+        con.execute(
+            """
+            create view batch_events as
+            select
+                case when i % 97 = 0 then null else 'e' || (i % 500)::varchar end as event_id,
+                date '2026-11-01' + (i % 3)::integer as event_date
+            from range(2000) as t(i)
+            """
+        )
+        expected = dict(
+            con.execute(
+                "select event_date, count(*) from "
+                "(select distinct event_date, event_id from batch_events) group by all"
+            ).fetchall()
+        )
+        assert raw.distinct_events(con) == expected
+        assert sum(expected.values()) < 2000  # the data has duplicates to find
