@@ -6,9 +6,11 @@ working warehouse, never into the served files, in two tasks: `dbt_staging` (typ
 events), then `dbt_marts` (intermediate, every SPEC metric, and the role access views). Great
 Expectations gates check staging (reconciled with the raw zone) and the marts (keys, ranges,
 business invariants); a failure stops the run and raises an alert. (dbt's own data and unit
-tests run in `make test`, on the demo world.) Only then does `publish` copy each role's views into
-`published/versions/<version_id>/<role>.duckdb` and switch `published/current`; `dbt_docs` then
-writes that version's dbt docs site (`docs/dbt/<version_id>/`, in the UI under *Metric docs*).
+tests run in `make test`, on the demo world.) Only then does `publish` write each role's file,
+`published/versions/<version_id>/<role>.duckdb` (small tables copied, the listing tables views
+over shared Parquet segments, only the changed ones written), and switch `published/current`;
+`dbt_docs` then writes that version's dbt docs site (`docs/dbt/<version_id>/`, in the UI under
+*Metric docs*).
 """
 
 from __future__ import annotations

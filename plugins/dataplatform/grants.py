@@ -114,10 +114,16 @@ def file_permission_commands(
     version_dir: Path, roles: Sequence[str] = ROLES, group_prefix: str = ""
 ) -> list[str]:
     """``chgrp``/``chmod`` lines giving each role's OS group (``<group_prefix><role>``) read
-    access to its database file in a published version, and nobody else."""
+    access to its database file in a published version, and nobody else; and to the role's
+    segments (``published/segments/<role>/``, the Parquet files its views read), where there
+    are any."""
     lines = []
     for role in roles:
         group = _identifier(f"{group_prefix}{role}", "group name")
         path = shlex.quote(str(version_dir / f"{role}.duckdb"))
         lines += [f"chgrp {group} {path}", f"chmod {ROLE_FILE_MODE} {path}"]
+        segments = version_dir.parent.parent / "segments" / role
+        if segments.is_dir():
+            folder = shlex.quote(str(segments))
+            lines += [f"chgrp -R {group} {folder}", f"chmod -R u=rX,g=rX,o= {folder}"]
     return lines

@@ -5,9 +5,10 @@ extraction, dbt (reading the raw Parquet from the bucket through s3fs), the gate
 server enforces IAM, so one object write can be made to fail for real (an explicit Deny on
 ``PutObject`` of one role's file): a publish that fails midway must leave ``published/CURRENT``
 and the version it names untouched, and a reader resolving ``CURRENT`` while a version is being
-published sees the old version or the new one, never a mix. The user's commands read the bucket
-too: ``accounting`` counts the raw and quarantined records in it, and the demo summary names
-places that exist.
+published sees the old version or the new one, never a mix. The segments a version lists are in
+the bucket, and a local copy of a role's database reads them downloaded next to it. The user's
+commands read the bucket too: ``accounting`` counts the raw and quarantined records in it, and
+the demo summary names places that exist.
 """
 
 from __future__ import annotations
@@ -410,6 +411,37 @@ def test_the_published_analyst_database_opens_with_the_spec_tables(scenario, s3_
         )
     for day in scenario.days:
         assert activity.get(day.isoformat(), 0) > 0, activity
+
+
+def test_the_segments_a_version_lists_are_in_the_bucket_and_read_from_a_local_copy(
+    scenario, s3_server
+):
+    manifest = json.loads(s3_server.read(f"published/versions/{scenario.second}/manifest.json"))
+    assert set(manifest["segments"]) == {"data_scientist", "pii_reader"}
+    listed = {
+        segment["file"]
+        for tables in manifest["segments"].values()
+        for table in tables.values()
+        for group in table["groups"]
+        for segment in group["segments"]
+    }
+    assert listed and {f"published/{name}" for name in listed} <= set(
+        s3_server.keys("published/segments/")
+    )
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in lake_env(s3_server).items():
+            env.setenv(name, value)
+        layout = PublishedLayout(scenario.data_dir / "reader-segments")
+        path = role_database(layout, "pii_reader", scenario.second)
+    with duckdb.connect(str(path), read_only=True) as con:
+        (definition,) = con.execute(
+            "select sql from duckdb_views() where view_name = 'listing_facts'"
+        ).fetchone()
+        rows = con.execute("select count(*) from listing_facts").fetchone()[0]
+    # the copy's view reads the segments downloaded next to it, not the bucket
+    assert str(layout.cache.resolve()) in definition and "s3://" not in definition
+    listing_facts = manifest["segments"]["pii_reader"]["listing_facts"]
+    assert rows == sum(s["rows"] for s in listing_facts["groups"][0]["segments"]) > 0
 
 
 def test_a_publish_that_fails_midway_leaves_current_and_its_version_untouched(scenario):

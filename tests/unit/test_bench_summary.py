@@ -40,21 +40,25 @@ def _stages() -> dict:
     }
 
 
-def _history(day1: float, last: float) -> dict:
-    def day(dbt: float) -> dict:
+def _history(day1: float, last: float, publish: tuple[float, float] = (1.0, 1.0)) -> dict:
+    def day(dbt: float, published: float) -> dict:
         return {
             "ingest": 50.0,  # not part of the incremental cost
             "raw_gate": 1.0,
             "extract": 9.0,  # nor this
             "operational_gate": 1.0,
-            "dbt_staging": dbt,
+            "dbt_staging": dbt + 1.0 - published,
             "staging_gate": 1.0,
             "dbt_marts": 0.0,
             "marts_gate": 1.0,
-            "publish": 1.0,
+            "publish": published,
         }
 
-    per_day = {"2026-11-01": day(day1 - 5), "2026-11-02": day(3), "2026-11-03": day(last - 5)}
+    per_day = {
+        "2026-11-01": day(day1 - 5, publish[0]),
+        "2026-11-02": day(3, 1.0),
+        "2026-11-03": day(last - 5, publish[1]),
+    }
     return summarise_history({"per_day": per_day}, EVENTS, 3)
 
 
@@ -78,7 +82,7 @@ def test_keys_from_the_stages():
     stages = with_totals(_stages(), EVENTS)
     keys = compute_keys(
         stages,
-        _history(12.0, 15.0),
+        _history(12.0, 15.0, publish=(0.8, 1.4)),
         [
             {"file": "a.py", "seconds": 0.2},
             {"file": "transform.py", "seconds": 0.7},
@@ -89,15 +93,17 @@ def test_keys_from_the_stages():
     assert keys["gates_share_of_build"] == 0.25  # 5 s of gates against 20 s of dbt
     assert keys["e2e_vs_limit"] == 5.0  # 60 s against 4 + 8
     assert keys["incremental_day30_vs_day1"] == 1.25
+    assert keys["publish_day30_vs_day1"] == 1.75  # 1.4 s of publish on the last day, 0.8 s
     # the generator (3000 MB) is not the platform; the Airflow run is its largest process
     assert (keys["peak_rss_mb"], keys["peak_rss_stage"]) == (2100, "airflow_run")
     assert (keys["dag_parse_s_max"], keys["dag_parse_slowest_file"]) == (0.7, "transform.py")
 
 
 def test_history_counts_transform_gates_and_publish_not_ingest():
-    history = _history(12.0, 15.0)
+    history = _history(12.0, 15.0, publish=(0.5, 0.6))
     assert history["day1_seconds"] == 12.0
     assert history["last_day_seconds"] == 15.0
+    assert (history["day1_publish_seconds"], history["last_day_publish_seconds"]) == (0.5, 0.6)
     assert (history["day1"], history["last_day"]) == ("2026-11-01", "2026-11-03")
 
 
@@ -107,6 +113,7 @@ def test_verdicts_compare_each_key_with_its_target():
             "ingest_vs_limit": 0.5,  # ≥ 0.5: met at the boundary
             "transform_vs_limit": 2.01,
             "incremental_day30_vs_day1": None,
+            "publish_day30_vs_day1": 1.5,  # ≤ 1.5: met at the boundary
             "gates_share_of_build": 0.1,
             "e2e_vs_limit": 3.5,
             "peak_rss_mb": 4096,
@@ -118,6 +125,7 @@ def test_verdicts_compare_each_key_with_its_target():
         "ingest_vs_limit": True,
         "transform_vs_limit": False,
         "incremental_day30_vs_day1": None,
+        "publish_day30_vs_day1": True,
         "gates_share_of_build": True,
         "e2e_vs_limit": False,
         "peak_rss_mb": True,
@@ -131,6 +139,7 @@ def test_unmeasured_inputs_give_no_key_rather_than_a_wrong_one():
     assert keys["transform_vs_limit"] is None
     assert keys["e2e_vs_limit"] is None
     assert keys["incremental_day30_vs_day1"] is None
+    assert keys["publish_day30_vs_day1"] is None
     assert verdicts(keys)["e2e_vs_limit"]["met"] is None
 
 
@@ -153,6 +162,7 @@ def test_markdown_has_target_and_met_columns_and_the_readme_block_is_replaced():
     assert "| `transform_vs_limit` | 2.500 | <= 2 | **no** |" in table
     assert "| `gates_share_of_build` | 0.250 | <= 0.25 | yes |" in table
     assert "| `incremental_day30_vs_day1` |  | <= 1.5 | not measured |" in table
+    assert "| `publish_day30_vs_day1` |  | <= 1.5 | not measured |" in table
     assert "targets are for 10,000,000 events/day" in table
     readme = "# T\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nafter\n"
     replaced = replace_block(readme, table)
@@ -161,3 +171,23 @@ def test_markdown_has_target_and_met_columns_and_the_readme_block_is_replaced():
     assert table.strip() in replaced
     with pytest.raises(ValueError):
         replace_block("no markers", table)
+
+
+def test_the_publish_key_comes_from_the_history_runs_publish_seconds():
+    stages = with_totals(_stages(), EVENTS)
+    history = _history(12.0, 15.0, publish=(0.8, 1.4))
+    keys = compute_keys(stages, history, [])
+    result = {
+        "measured_at": "2026-11-30T00:00:00+00:00",
+        "machine": {"cpus": 2},
+        "events_per_day": EVENTS,
+        "keys": keys,
+        "targets": verdicts(keys),
+        "stages": stages,
+        "history": history,
+    }
+    table = markdown(result)
+    assert (
+        "| `publish_day30_vs_day1` | 1.750 | <= 1.5 | **no** | publish seconds, last history "
+        "day ÷ day 1 (here day 3) |"
+    ) in table

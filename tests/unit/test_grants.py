@@ -82,6 +82,14 @@ def test_file_permissions_map_each_role_file_to_its_group(tmp_path):
         f"chgrp dp_analyst {tmp_path}/v1/analyst.duckdb",
         f"chmod 0440 {tmp_path}/v1/analyst.duckdb",
     ]
+    # A role's segments (the Parquet files its views read) go to its group too.
+    version = tmp_path / "published" / "versions" / "v2"
+    (tmp_path / "published" / "segments" / "pii_reader" / "listing_facts").mkdir(parents=True)
+    segments = tmp_path / "published" / "segments" / "pii_reader"
+    assert file_permission_commands(version, ["pii_reader"])[2:] == [
+        f"chgrp -R pii_reader {segments}",
+        f"chmod -R u=rX,g=rX,o= {segments}",
+    ]
 
 
 def _publish_manifest(data_dir: Path, version_id: str, tables: dict) -> None:

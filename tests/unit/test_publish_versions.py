@@ -1,9 +1,14 @@
-"""Published versions: the atomic ``current`` pointer, rollback, retention, open readers."""
+"""Published versions: the atomic ``current`` pointer, rollback, retention, open readers, and
+the segments that versions share."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dataplatform.publish.publish import publish_candidate
+from dataplatform.publish.publish import SEGMENTED, publish_candidate
 from dataplatform.publish.versions import (
     PublishedLayout,
     VersionError,
@@ -19,6 +24,9 @@ from dataplatform.publish.versions import (
     list_versions,
     point_current_at,
     prune,
+    read_manifest,
+    role_database,
+    segment_files,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,3 +114,276 @@ def test_versions_command(tmp_path, warehouse):
     bad = cli("rollback", "v7")
     assert bad.returncode == 2 and "no published version 'v7'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# Segments: the tables that grow with history are views over Parquet segments shared between
+# versions. Buckets of 10 listings here (32,768 in production).
+
+ROLE_TABLES = [(r, t) for r in ("data_scientist", "pii_reader") for t in SEGMENTED]
+
+
+@pytest.fixture
+def small_buckets(monkeypatch):
+    for name, rule in SEGMENTED.items():
+        monkeypatch.setitem(SEGMENTED, name, dataclasses.replace(rule, bucket=10))
+
+
+@pytest.fixture
+def listings(tmp_path) -> Path:
+    """A warehouse whose role schemas hold views like the access layer's: listing facts (the
+    data scientist's with a pseudonymised seller), a training set stamped with the version."""
+    path = tmp_path / "listings.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "create table listings as select i as listing_id, 'seller-' || (i % 7) as seller_id, "
+            "timestamp '2026-11-01' + to_minutes(i) as created_at, (i % 5)::bigint as category_id, "
+            "(i * 1.5)::decimal(18, 2) as price, 'title ' || i as title, "
+            "case when i % 4 = 0 then null else 'text of ' || i end as description, "
+            "(i % 3)::bigint as contacts from range(1, 36) as t(i)"
+        )
+        con.execute("create table stamp as select 'unpublished' as version_id")
+        for role, seller in (("pii_reader", "seller_id"), ("data_scientist", None)):
+            con.execute(f"create schema {role}")
+            seller = seller or "'p_' || left(sha256(seller_id), 12) as seller_key"
+            con.execute(
+                f"create view {role}.listing_facts as select listing_id, {seller}, created_at, "
+                "category_id, price, title, description, contacts from listings"
+            )
+            con.execute(
+                f"create view {role}.category_training_set as select listing_id, title, "
+                "description, category_id, case when listing_id % 5 = 0 then 'validation' "
+                "else 'train' end as split, stamp.version_id from listings, stamp"
+            )
+        con.execute("create schema analyst")
+        con.execute("create table analyst.metric as select 1 as value")
+    return path
+
+
+def _change(warehouse: Path, *statements: str) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
+def _publish(data_dir: Path, warehouse: Path, version: str, keep: int = 100) -> dict:
+    """Publish ``version`` (stamped into the training set, as dbt does) and return its
+    manifest."""
+    _change(warehouse, f"update stamp set version_id = '{version}'")
+    publish_candidate(data_dir, warehouse, version, {"logical_date": "2026-11-01"}, keep=keep)
+    layout = PublishedLayout(data_dir / "published")
+    return json.loads((layout.version_dir(version) / "manifest.json").read_text())
+
+
+def _files(manifest: dict, role: str, table: str) -> list[list[str]]:
+    groups = manifest["segments"][role][table]["groups"]
+    return [[s["file"] for s in group["segments"]] for group in groups]
+
+
+def _differences(data_dir: Path, version: str, warehouse: Path, role: str, table: str) -> int:
+    """Rows in one and not the other, both ways, between the published view and the
+    warehouse's access view."""
+    path = PublishedLayout(data_dir / "published").version_dir(version) / f"{role}.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"attach '{path}' as published (read_only)")
+        return con.execute(
+            f"select count(*) from ((select * from published.{table} except all "
+            f"select * from {role}.{table}) union all (select * from {role}.{table} "
+            f"except all select * from published.{table}))"
+        ).fetchone()[0]
+
+
+def _describe(database: Path, query: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(f"describe {query}").fetchall()
+
+
+def test_a_segmented_table_is_a_view_with_the_access_views_columns_types_and_rows(
+    tmp_path, listings, small_buckets, monkeypatch
+):
+    manifest = _publish(tmp_path, listings, "v1")
+    layout = PublishedLayout(tmp_path / "published")
+    for role, table in ROLE_TABLES:
+        path = layout.current / f"{role}.duckdb"
+        with duckdb.connect(str(path), read_only=True) as con:
+            kind = con.execute(
+                "select table_type from information_schema.tables where table_name = ?", [table]
+            ).fetchone()
+        assert kind == ("VIEW",), (role, table)
+        # the same column names, order and types as the access view in the warehouse
+        assert _describe(path, table) == _describe(listings, f"{role}.{table}"), (role, table)
+        assert _differences(tmp_path, "v1", listings, role, table) == 0, (role, table)
+    # 35 listings in buckets of 10: 4 segments of stable columns; the contacts apart, whole
+    stable, changing = _files(manifest, "pii_reader", "listing_facts")
+    assert len(stable) == 4 and len(changing) == 1
+    assert manifest["segments"]["pii_reader"]["category_training_set"]["constants"] == {
+        "version_id": "v1"
+    }
+    for name in {f for r, t in ROLE_TABLES for g in _files(manifest, r, t) for f in g}:
+        assert stat.S_IMODE((layout.root / name).stat().st_mode) == 0o440, name
+        assert name.startswith(f"segments/{name.split('/')[1]}/")  # one folder per role
+    # the version stamp is not stored in the segments
+    segment = layout.root / _files(manifest, "pii_reader", "category_training_set")[0][0]
+    with duckdb.connect() as con:
+        stored = con.execute(f"describe select * from '{segment}'").fetchall()
+    assert "version_id" not in [c[0] for c in stored]
+    # a reader anywhere opens the file and reads every object
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with duckdb.connect(str(layout.current / "data_scientist.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from listing_facts").fetchone() == (35,)
+        assert con.execute("select distinct version_id from category_training_set").fetchall() == [
+            ("v1",)
+        ]
+
+
+def test_a_publish_of_new_listings_writes_only_their_segments(
+    tmp_path, listings, small_buckets, caplog
+):
+    caplog.set_level(logging.INFO, logger="dataplatform.publish.publish")
+    first = _publish(tmp_path, listings, "v1")
+    layout = PublishedLayout(tmp_path / "published")
+    before = {p: p.stat() for p in (layout.root / "segments").rglob("*.parquet")}
+    _change(
+        listings,
+        "insert into listings select i, 'seller-1', timestamp '2026-11-02', 2, 10.0, "
+        "'new ' || i, 'more', 0 from range(36, 46) as t(i)",
+    )
+    second = _publish(tmp_path, listings, "v2")
+    for role, table in ROLE_TABLES:
+        (old, old_changing), (new, new_changing) = (
+            _files(first, role, table),
+            _files(second, role, table),
+        )
+        # buckets 0-2 are reused; bucket 3 got listings 36-39, bucket 4 is new
+        assert new[:3] == old[:3] and new[3] != old[3] and len(new) == 5, (role, table)
+        # the columns that change are one segment for the whole table: it has new rows
+        assert new_changing != old_changing
+        assert _differences(tmp_path, "v2", listings, role, table) == 0
+    after = {p: p.stat() for p in (layout.root / "segments").rglob("*.parquet")}
+    for path, status in before.items():  # no file rewritten
+        assert (after[path].st_ino, after[path].st_mtime_ns) == (status.st_ino, status.st_mtime_ns)
+    assert len(after) - len(before) == 2 * 2 * (2 + 1)  # per role and table: 2 buckets, 1 whole
+    assert "published v2: 12 segments written, 12 reused" in caplog.text
+
+
+def test_a_change_to_an_old_listing_rewrites_only_what_holds_it(tmp_path, listings, small_buckets):
+    first = _publish(tmp_path, listings, "v1")
+    _change(listings, "update listings set title = 'renamed' where listing_id = 12")
+    renamed = _publish(tmp_path, listings, "v2")
+    for role, table in ROLE_TABLES:
+        (old, old_changing), (new, new_changing) = (
+            _files(first, role, table),
+            _files(renamed, role, table),
+        )
+        assert [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b] == [1]
+        assert new_changing == old_changing
+        assert _differences(tmp_path, "v2", listings, role, table) == 0
+    _change(listings, "update listings set contacts = 9 where listing_id = 3")
+    contacted = _publish(tmp_path, listings, "v3")
+    for role in ("data_scientist", "pii_reader"):
+        stable, changing = _files(contacted, role, "listing_facts")
+        assert stable == _files(renamed, role, "listing_facts")[0]
+        assert changing != _files(renamed, role, "listing_facts")[1]
+        # the training set has no contacts: nothing of it changed
+        assert _files(contacted, role, "category_training_set") == _files(
+            renamed, role, "category_training_set"
+        )
+
+
+def test_an_older_version_reads_the_same_rows_after_later_publishes_and_pruning(
+    tmp_path, listings, small_buckets
+):
+    _publish(tmp_path, listings, "v1")
+    layout = PublishedLayout(tmp_path / "published")
+    path = layout.version_dir("v1") / "data_scientist.duckdb"
+    query = "select * from category_training_set order by listing_id"
+    with duckdb.connect(str(path), read_only=True) as con:
+        training = con.execute(query).fetchall()
+    reader = duckdb.connect(str(path), read_only=True)  # held open all along
+    _change(
+        listings,
+        "update listings set category_id = 4, description = 'changed' where listing_id < 15",
+        "delete from listings where listing_id = 33",
+    )
+    _publish(tmp_path, listings, "v2")
+    _change(listings, "insert into listings select 50, 's', now(), 1, 1, 't', 'd', 0")
+    _publish(tmp_path, listings, "v3")
+    _publish(tmp_path, listings, "v4")
+    assert reader.execute(query).fetchall() == training
+    point_current_at(layout, "v1")
+    assert prune(layout, keep=1) == ["v2", "v3"]
+    assert reader.execute(query).fetchall() == training
+    reader.close()
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute(query).fetchall() == training
+    assert {v for (*_, v) in training} == {"v1"}
+
+
+def test_prune_deletes_the_segments_no_kept_version_lists(tmp_path, listings, small_buckets):
+    _publish(tmp_path, listings, "v1")
+    _change(listings, "update listings set title = 'renamed' where listing_id = 25")
+    _publish(tmp_path, listings, "v2")
+    _change(listings, "update listings set title = 'again' where listing_id = 25")
+    _publish(tmp_path, listings, "v3")
+    layout = PublishedLayout(tmp_path / "published")
+    stray = layout.root / "segments" / "pii_reader" / "listing_facts" / "left-by-a-crash.parquet"
+    stray.write_bytes(b"")
+
+    def on_disk() -> set[str]:
+        return {
+            p.relative_to(layout.root).as_posix()
+            for p in (layout.root / "segments").rglob("*.parquet")
+        }
+
+    listed = {v: segment_files([read_manifest(layout, v)]) for v in ("v1", "v2", "v3")}
+    assert prune(layout, keep=2) == ["v1"]
+    assert on_disk() == listed["v2"] | listed["v3"]
+    assert listed["v1"] - on_disk() == listed["v1"] - listed["v2"] - listed["v3"] != set()
+    assert listed["v1"] & on_disk()  # what v1 shared with the kept versions stays
+    for role, table in ROLE_TABLES:
+        assert _differences(tmp_path, "v3", listings, role, table) == 0
+
+
+def test_a_moved_data_dir_is_read_through_role_database(tmp_path, listings, small_buckets):
+    _publish(tmp_path / "before", listings, "v1")
+    shutil.move(tmp_path / "before", tmp_path / "after")
+    layout = PublishedLayout(tmp_path / "after" / "published")
+    path = role_database(layout, "pii_reader")
+    assert path.parent == layout.cache / "v1"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o440
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*), count(description) from listing_facts").fetchone() == (
+            35,
+            27,
+        )
+    assert role_database(layout, "analyst") == layout.version_dir("v1") / "analyst.duckdb"
+
+
+def test_a_key_naming_several_rows_a_stamp_of_several_values_and_an_empty_table(
+    tmp_path, listings, small_buckets
+):
+    _change(
+        listings,
+        "insert into listings select * from listings where listing_id in (3, 14)",
+        "create or replace view pii_reader.category_training_set as select listing_id, "
+        "title, description, category_id, 'train' as split, 'x' as version_id "
+        "from listings where false",
+        "create or replace view data_scientist.category_training_set as select listing_id, "
+        "title, description, category_id, 'train' as split, case when listing_id < 5 "
+        "then 'v0' else stamp.version_id end as version_id from listings, stamp",
+    )
+    manifest = _publish(tmp_path, listings, "v1")
+    # the contacts cannot be joined back on a key naming two rows: stored with the rest
+    assert len(_files(manifest, "pii_reader", "listing_facts")) == 1
+    # a stamp that is not one value is stored (with the changing columns)
+    stamped = manifest["segments"]["data_scientist"]["category_training_set"]
+    assert stamped["constants"] == {}
+    assert "version_id" in [c for g in stamped["groups"] for c in g["columns"]]
+    assert _files(manifest, "pii_reader", "category_training_set")[0][0].endswith(".parquet")
+    path = PublishedLayout(tmp_path / "published").current / "pii_reader.duckdb"
+    assert _describe(path, "category_training_set") == _describe(
+        listings, "pii_reader.category_training_set"
+    )
+    for role, table in ROLE_TABLES:
+        assert _differences(tmp_path, "v1", listings, role, table) == 0
