@@ -33,7 +33,7 @@ help:  ## list the commands
 install: $(INSTALLED)  ## create .venv and install the pinned dependencies (quick when nothing changed)
 
 $(INSTALLED): requirements.lock
-	@echo "==> installing pinned dependencies into .venv (about a minute the first time)"
+	@echo "==> installing pinned dependencies into .venv (about two minutes the first time, bytecode included)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	@# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on CI machines),
