@@ -19,6 +19,7 @@ from dataplatform import lake
 from dataplatform.gates import workspace
 from dataplatform.gates.raw import distinct_events_per_date
 from dataplatform.gates.runner import Asset, GateResult, load_suite, run_gate
+from dataplatform.sql import sql_literal
 
 # The event contract: events land up to 3 days late and up to an hour early.
 LATE_DAYS = 3
@@ -185,7 +186,7 @@ def _into_scratch(
     the gate's scratch database attached; return the rows of the last table (a handful)."""
     table = statements[-1].split("{scratch}.", 1)[1].split()[0]
     with _connect(warehouse) as con:
-        con.execute(f"attach {workspace.sql_literal(str(work))} as {SCRATCH}")
+        con.execute(f"attach {sql_literal(str(work))} as {SCRATCH}")
         try:
             for statement in statements:
                 sql = _with_date_literals(statement.replace("{scratch}", SCRATCH), parameters)
@@ -214,7 +215,7 @@ def staging_reconciliation(data_dir: Path, warehouse: Path, work: Path, day: dat
     first = BATCH_PER_DATE_SQL if counted is None else BATCH_PER_DATE_FROM_RAW_GATE
     statements = tuple(
         sql.replace("{batch_events}", batch_events).replace(
-            "{raw_glob}", workspace.sql_literal(lake.raw_events_glob(lake_dir))
+            "{raw_glob}", sql_literal(lake.raw_events_glob(lake_dir))
         )
         for sql in (first, *RECONCILIATION_SQL)
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from dataplatform.privacy import prepare_session
+from dataplatform.sql import sql_literal
 
 
 @contextlib.contextmanager
@@ -31,11 +32,6 @@ def connect(database: Path | str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(database))
     prepare_session(con)
     return con
-
-
-def sql_literal(text: str) -> str:
-    """``text`` as a SQL string literal (for paths in DDL, where parameters are not allowed)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def parquet_list(files: list[Path]) -> str:

@@ -34,6 +34,7 @@ from dataplatform.contract import (
     Prop,
     all_property_names,
 )
+from dataplatform.sql import sql_literal as _q
 
 # Quarantine reason codes, the stable vocabulary of lake/quarantine and of alerts.
 REASONS = (
@@ -58,10 +59,6 @@ REASONS = (
 
 TOP_FIELDS = tuple(KNOWN_TOP_LEVEL_FIELDS)
 PROPERTY_NAMES = all_property_names()
-
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _in(values: tuple[str, ...]) -> str:

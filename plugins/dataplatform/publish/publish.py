@@ -51,11 +51,10 @@ from dataplatform.publish.versions import (
     local_segments_root,
     point_current_at,
     prune,
-    quote_identifier,
     segment_files,
     segments_view_sql,
-    sql_literal,
 )
+from dataplatform.sql import quote_identifier, sql_literal
 from dataplatform.storage import LakePath
 
 log = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataplatform import storage
+from dataplatform.sql import quote_identifier, sql_literal
 from dataplatform.storage import LakePath
 
 ROLES = ("analyst", "data_scientist", "pii_reader")
@@ -209,14 +210,6 @@ def segment_files(manifests: Iterable[dict], role: str | None = None) -> set[str
                     for group in table["groups"]:
                         found.update(segment["file"] for segment in group["segments"])
     return found
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def segments_view_sql(table: dict, root: str) -> str:
