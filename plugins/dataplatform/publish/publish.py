@@ -373,14 +373,13 @@ def _buckets_filter(key: str, buckets: list, size: int) -> str:
 
 def write_segments(
     con: duckdb.DuckDBPyConnection, table: _SegmentedTable, new: set[str], folder: Path
-) -> int:
+) -> None:
     """Write the table's segments named in ``new`` under ``folder`` (each one written aside,
     then renamed: a segment's file is complete or absent), read-only like the role files.
     Several buckets of a group are read from the view once, into a temporary table."""
     key = quote_identifier(table.rule.key)
     size = table.rule.bucket
     source = f"{table.role}.{quote_identifier(table.name)}"
-    written = 0
     for group in table.groups:
         pending = [s for s in group.segments if s["file"] in new]
         if not pending:
@@ -406,9 +405,7 @@ def write_segments(
             )
             os.chmod(aside, ROLE_FILE_MODE)
             os.replace(aside, target)
-            written += 1
         con.execute("drop table if exists _segment_rows")
-    return written
 
 
 def write_role_database(
@@ -480,7 +477,7 @@ def publish_candidate(
     root = str(layout.store) if layout.remote else local_segments_root(layout.root)
     tables: dict[str, list[str]] = {}
     segments: dict[str, dict] = {}
-    written = reused = 0
+    reused = 0
     # One connection: the warehouse is opened as the main database (not attached), so that in
     # a process where dbt still holds it open, DuckDB shares that instance.
     with duckdb.connect(str(warehouse)) as con:
@@ -499,19 +496,18 @@ def publish_candidate(
                 files = {s["file"] for g in table.groups for s in g.segments}
                 if not layout.remote:  # complete once there (renamed into place)
                     known |= {f for f in files if (layout.root / f).is_file()}
-                written += write_segments(con, table, files - known, staging)
+                write_segments(con, table, files - known, staging)
                 reused += len(files & known)
                 new |= files - known
                 segmented.append(table)
                 lap("write segments")
         if layout.remote:
             _upload([(staging / f, layout.store / f) for f in sorted(new)])
-            shutil.rmtree(staging / SEGMENTS, ignore_errors=True)
         else:
             for name in sorted(new):
                 (layout.root / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staging / name, layout.root / name)
-            shutil.rmtree(staging / SEGMENTS, ignore_errors=True)
+        shutil.rmtree(staging / SEGMENTS, ignore_errors=True)
         lap("place segments")
         for role in ROLES:
             specs = {t.name: t.spec() for t in segmented if t.role == role}
@@ -545,7 +541,7 @@ def publish_candidate(
     log.info(
         "published %s: %d segments written, %d reused; seconds %s",
         version_id,
-        written,
+        len(new),
         reused,
         seconds,
     )
