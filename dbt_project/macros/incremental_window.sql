@@ -54,3 +54,24 @@
         delete from {{ this }} where {{ column }} >= {{ new_batch_date() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The keys an incremental model kept by key (a listing, a draft) rebuilds in a run: those the
+    landing batch has events of `event_types` for, and those with a `first_event_type` event
+    but no row yet (see forget_rows_of_batch). A subquery for `<key> in (...)`. -#}
+{% macro keys_to_rebuild(key, event_types, first_event_type) -%}
+    select batch_events.{{ key }}
+    from {{ ref('int_marketplace_events') }} as batch_events
+    where
+        batch_events.event_type in ('{{ event_types | join("', '") }}')
+        and batch_events.batch_date = {{ new_batch_date() }}
+    union all
+    select first_events.{{ key }}
+    from {{ ref('int_marketplace_events') }} as first_events
+    where
+        first_events.event_type = '{{ first_event_type }}'
+        and not exists (
+            select 1
+            from {{ this }} as built
+            where built.{{ key }} = first_events.{{ key }}
+        )
+{%- endmacro %}

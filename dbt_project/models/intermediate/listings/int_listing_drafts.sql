@@ -21,23 +21,11 @@ with events as (
     where
         event_type in ('listing_creation_started', 'listing_created')
         {% if is_incremental() %}
-            and draft_id in (
-                select batch_events.draft_id
-                from {{ ref('int_marketplace_events') }} as batch_events
-                where
-                    batch_events.event_type in ('listing_creation_started', 'listing_created')
-                    and batch_events.batch_date = {{ new_batch_date() }}
-                union all
-                select started_events.draft_id
-                from {{ ref('int_marketplace_events') }} as started_events
-                where
-                    started_events.event_type = 'listing_creation_started'
-                    and not exists (
-                        select 1
-                        from {{ this }} as built
-                        where built.draft_id = started_events.draft_id
-                    )
-            )
+            and draft_id in ({{ keys_to_rebuild(
+                'draft_id',
+                ['listing_creation_started', 'listing_created'],
+                'listing_creation_started',
+            ) }})
         {% endif %}
 
 ),

@@ -21,23 +21,11 @@ with events as (
     where
         event_type in ('listing_created', 'listing_category_changed')
         {% if is_incremental() %}
-            and listing_id in (
-                select batch_events.listing_id
-                from {{ ref('int_marketplace_events') }} as batch_events
-                where
-                    batch_events.event_type in ('listing_created', 'listing_category_changed')
-                    and batch_events.batch_date = {{ new_batch_date() }}
-                union all
-                select created_events.listing_id
-                from {{ ref('int_marketplace_events') }} as created_events
-                where
-                    created_events.event_type = 'listing_created'
-                    and not exists (
-                        select 1
-                        from {{ this }} as built
-                        where built.listing_id = created_events.listing_id
-                    )
-            )
+            and listing_id in ({{ keys_to_rebuild(
+                'listing_id',
+                ['listing_created', 'listing_category_changed'],
+                'listing_created',
+            ) }})
         {% endif %}
 
 ),
