@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from dataplatform.publish.versions import ROLES
+from dataplatform.publish.versions import ROLES, SEGMENTS
 
 DIALECTS = ("postgres", "snowflake", "files")
 # The names of roles and views are a contract (SPEC.md): plain lower-case SQL identifiers, which
@@ -122,7 +122,7 @@ def file_permission_commands(
         group = _identifier(f"{group_prefix}{role}", "group name")
         path = shlex.quote(str(version_dir / f"{role}.duckdb"))
         lines += [f"chgrp {group} {path}", f"chmod {ROLE_FILE_MODE} {path}"]
-        segments = version_dir.parent.parent / "segments" / role
+        segments = version_dir.parent.parent / SEGMENTS / role
         if segments.is_dir():
             folder = shlex.quote(str(segments))
             lines += [f"chgrp -R {group} {folder}", f"chmod -R u=rX,g=rX,o= {folder}"]
