@@ -358,54 +358,30 @@ def _bucket_filter(key: str, bucket: int | str | None, size: int) -> str:
     return f"{key} // {size} = {bucket}{bounds}"
 
 
-def _buckets_filter(key: str, buckets: list, size: int) -> str:
-    """Rows of several buckets, as one filter DuckDB can push down (a list, a lower bound)."""
-    numbers = [b for b in buckets if isinstance(b, int)]
-    parts = []
-    if numbers:
-        low = min(numbers)
-        bound = f" and {key} >= {low * size}" if low > 0 else ""
-        parts.append(f"({key} // {size} in ({', '.join(map(str, numbers))}){bound})")
-    if None in buckets:
-        parts.append(f"{key} is null")
-    return " or ".join(parts) or "false"
-
-
 def write_segments(
     con: duckdb.DuckDBPyConnection, table: _SegmentedTable, new: set[str], folder: Path
 ) -> None:
     """Write the table's segments named in ``new`` under ``folder`` (each one written aside,
-    then renamed: a segment's file is complete or absent), read-only like the role files.
-    Several buckets of a group are read from the view once, into a temporary table."""
+    then renamed: a segment's file is complete or absent), read-only like the role files. Each
+    segment is read from the view with its bucket's key range, which DuckDB pushes down to the
+    tables under the view (reading several buckets into a temporary table first cost more)."""
     key = quote_identifier(table.rule.key)
     size = table.rule.bucket
     source = f"{table.role}.{quote_identifier(table.name)}"
     for group in table.groups:
-        pending = [s for s in group.segments if s["file"] in new]
-        if not pending:
-            continue
         columns = _columns_sql(group.columns)
-        rows_from = source
-        if len(pending) > 1:
-            wanted = _buckets_filter(key, [s["bucket"] for s in pending], size)
-            con.execute(
-                f"create or replace temp table _segment_rows as "
-                f"select {columns} from {source} where {wanted}"
-            )
-            rows_from = "_segment_rows"
-        for segment in pending:
+        for segment in (s for s in group.segments if s["file"] in new):
             target = folder / segment["file"]
             target.parent.mkdir(parents=True, exist_ok=True)
             aside = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
             where = _bucket_filter(key, segment["bucket"], size)
             order = "" if segment["bucket"] == ALL_ROWS else f" order by {key}"
             con.execute(
-                f"copy (select {columns} from {rows_from} where {where}{order}) "
+                f"copy (select {columns} from {source} where {where}{order}) "
                 f"to {sql_literal(str(aside))} (format parquet)"
             )
             os.chmod(aside, ROLE_FILE_MODE)
             os.replace(aside, target)
-        con.execute("drop table if exists _segment_rows")
 
 
 def write_role_database(
