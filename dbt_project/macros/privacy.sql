@@ -1,17 +1,27 @@
 {#- Personal data handling shared by the access models: pseudonymise keys, redact free text. -#}
 
-{% macro pseudonymise(column) -%}
-    {#- A keyed hash: the key is a session variable set from PSEUDONYMISATION_KEY by the
+{% macro pseudonymisation_key() -%}
+    {#- The key: a session variable set from PSEUDONYMISATION_KEY by the
         dataplatform.dbt_session plugin, so it never appears in SQL or logs. -#}
+    coalesce(
+        getvariable('pseudonymisation_key')::varchar,
+        error('no pseudonymisation key in this session: see dataplatform.privacy')
+    )
+{%- endmacro %}
+
+{% macro pseudonymise(column) -%}
+    {#- A keyed hash of the value. -#}
     case
         when {{ column }} is not null
-            then 'p_' || left(sha256(
-                coalesce(
-                    getvariable('pseudonymisation_key')::varchar,
-                    error('no pseudonymisation key in this session: see dataplatform.privacy')
-                ) || ':' || {{ column }}
-            ), 24)
+            then 'p_' || left(sha256({{ pseudonymisation_key() }} || ':' || {{ column }}), 24)
     end
+{%- endmacro %}
+
+{% macro pseudonymisation_key_check() -%}
+    {#- Which key made a stored pseudonym, without telling the key: a hash of it; null in a
+        session without a key. A constant of the query that DuckDB computes once, not once per
+        row (it would not with error() inside, as in pseudonymisation_key). -#}
+    left(sha256('key check:' || getvariable('pseudonymisation_key')::varchar), 16)
 {%- endmacro %}
 
 {% macro redact_contacts(column) -%}

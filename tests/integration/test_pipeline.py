@@ -3,6 +3,7 @@ trusted layer; then what analysts read is checked against the generator's ground
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import duckdb
 import pytest
 import yaml
 
+from dataplatform.privacy import pseudonymisation_key
 from dataplatform.publish.versions import PublishedLayout, current_version, list_versions
 from dataplatform.transform.dbt import DbtPaths
 
@@ -339,6 +341,17 @@ def test_user_keys_are_pseudonymised_with_the_key(demo_world):
         ids = {u for (u,) in con.execute("select user_id from experiment_exposures").fetchall()}
     assert keys and all(k.startswith("p_") and len(k) == 26 for k in keys)
     assert not ids & set(keys)
+    # The sellers' keys are kept by listing in the warehouse: made with the same key, the same way
+    with published(demo_world, "pii_reader") as con:
+        sellers = dict(con.execute("select listing_id, seller_id from listing_facts").fetchall())
+    with published(demo_world, "data_scientist") as con:
+        keyed = dict(con.execute("select listing_id, seller_key from listing_facts").fetchall())
+    key = pseudonymisation_key()
+    expected = {
+        listing: "p_" + hashlib.sha256(f"{key}:{seller}".encode()).hexdigest()[:24]
+        for listing, seller in sellers.items()
+    }
+    assert keyed == expected and len(expected) > 100
 
 
 def test_manifest_names_inputs_code_and_version(demo_world):

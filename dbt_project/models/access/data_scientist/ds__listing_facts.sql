@@ -1,6 +1,7 @@
-{#- Listing-level facts with the seller pseudonymised and the text redacted. The redacted text is
-    the training set's, kept by listing in int_listing_training_texts: each listing is redacted
-    once, not again in every published version. -#}
+{#- Listing-level facts with the seller pseudonymised and the text redacted. The redacted text and
+    the seller's pseudonym are kept by listing in int_listing_training_texts: each listing is
+    redacted and pseudonymised once, not again in every published version. A pseudonym made
+    with another key than the session's is an error, never published. -#}
 {{ config(alias='listing_facts') }}
 
 with facts as (
@@ -19,7 +20,11 @@ final as (
 
     select
         facts.listing_id,
-        {{ pseudonymise('facts.seller_id') }} as seller_key,
+        case
+            when redacted.key_check = {{ pseudonymisation_key_check() }}
+                then redacted.seller_key
+            else error('seller pseudonyms made with another key: run the dbt build again')
+        end as seller_key,
         facts.platform,
         facts.created_at,
         facts.created_date,
