@@ -224,7 +224,13 @@ def publish(run_date: str) -> dict:
     paths = DbtPaths.under(settings.data_dir)
     version_id, manifest = plan_version(settings.data_dir, day)
     manifest.update(audit_record(settings.data_dir, day, paths.target / "manifest.json"))
-    path = publish_candidate(settings.data_dir, paths.warehouse, version_id, manifest)
+    path = publish_candidate(
+        settings.data_dir,
+        paths.warehouse,
+        version_id,
+        manifest,
+        dbt_manifest=paths.target / "manifest.json",
+    )
     return {"version_id": version_id, "path": str(path)}
 
 

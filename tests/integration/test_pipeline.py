@@ -17,7 +17,9 @@ import duckdb
 import pytest
 import yaml
 
-from dataplatform.privacy import pseudonymisation_key
+from dataplatform.privacy import prepare_session, pseudonymisation_key
+from dataplatform.publish.lineage import BOOKKEEPING
+from dataplatform.publish.publish import LISTING_SOURCES, SEGMENTED
 from dataplatform.publish.versions import PublishedLayout, current_version, list_versions
 from dataplatform.transform.dbt import DbtPaths
 
@@ -423,6 +425,35 @@ def _read(warehouse: Path, query: str):
     attached under another name could not resolve."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(query).to_arrow_table()
+
+
+def test_published_listing_tables_are_the_warehouse_access_views(demo_world):
+    """Each day's publish read only the buckets whose sources' row hashes changed (the lineage
+    from dbt's manifest): after the last day the published segments hold exactly the rows the
+    access views give, and the row hashes leave out only the bookkeeping columns."""
+    warehouse = DbtPaths.under(demo_world).warehouse
+    current = demo_world / "published" / "current"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        prepare_session(con)
+        for source in LISTING_SOURCES:
+            mismatched = con.execute(
+                f"select count(*) from intermediate.{source} where row_hash != "
+                f"hash(*columns(* exclude (row_hash, {', '.join(BOOKKEEPING)})))"
+            ).fetchone()
+            assert mismatched == (0,), source
+        for role in ("data_scientist", "pii_reader"):
+            con.execute(f"attach '{current / f'{role}.duckdb'}' as published (read_only)")
+            for table in SEGMENTED:
+                differences = con.execute(
+                    f"select count(*) from ((select * from published.{table} except all "
+                    f"select * from {role}.{table}) union all (select * from {role}.{table} "
+                    f"except all select * from published.{table}))"
+                ).fetchone()
+                assert differences == (0,), (role, table)
+            con.execute("detach published")
+    manifest = json.loads((current / "manifest.json").read_text())
+    stable = manifest["segments"]["data_scientist"]["listing_facts"]["groups"][0]["segments"]
+    assert stable and all("signature" in segment for segment in stable)
 
 
 def test_rerunning_a_published_date_publishes_identical_content(demo_world):

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dataplatform.publish.lineage import BOOKKEEPING
 from dataplatform.publish.publish import SEGMENTED, publish_candidate
 from dataplatform.publish.versions import (
     PublishedLayout,
@@ -387,3 +388,157 @@ def test_a_key_naming_several_rows_a_stamp_of_several_values_and_an_empty_table(
     )
     for role, table in ROLE_TABLES:
         assert _differences(tmp_path, "v1", listings, role, table) == 0
+
+
+# Lineage: with dbt's manifest, publishing reads the stable columns of the buckets whose sources
+# changed only (dataplatform.publish.lineage), and publishes the same rows as reading them all.
+
+
+def _lineage_views(warehouse: Path, version: str, title: str = "title") -> None:
+    """Access views as dbt writes them: the training set stamped with the version as a literal,
+    the facts joined with a small table of category names (read whole by every bucket)."""
+    statements = []
+    for role, seller in (("pii_reader", "seller_id"), ("data_scientist", None)):
+        seller = seller or "'p_' || left(sha256(seller_id), 12) as seller_key"
+        statements += [
+            f"create or replace view {role}.listing_facts as select listing_id, {seller}, "
+            f"created_at, listings.category_id, names.category_name, price, {title} as title, "
+            "description, contacts from listings left join names "
+            "on listings.category_id = names.category_id",
+            f"create or replace view {role}.category_training_set as select listing_id, title, "
+            "description, category_id, case when listing_id % 5 = 0 then 'validation' "
+            f"else 'train' end as split, '{version}' as version_id from listings",
+        ]
+    _change(warehouse, *statements)
+
+
+def _rehash(warehouse: Path, *statements: str) -> None:
+    """Change the sources' rows as dbt does: their row_hash with them (bookkeeping aside)."""
+    _change(warehouse, *statements)
+    with duckdb.connect(str(warehouse)) as con:
+        names = [
+            c for (c,) in con.execute("select name from pragma_table_info('listings')").fetchall()
+        ]
+        content = ", ".join(c for c in names if c not in ("row_hash", *BOOKKEEPING))
+        con.execute(f"update listings set row_hash = hash({content})")
+
+
+@pytest.fixture
+def lineage(tmp_path, listings, monkeypatch) -> Path:
+    """The lineage of the access views in a dbt manifest; listings is their source."""
+    _change(
+        listings,
+        "alter table listings add column row_hash ubigint",
+        "create table names as select range::bigint as category_id, 'category ' || range "
+        "as category_name from range(5)",
+    )
+    _rehash(listings)
+    nodes, parents = {}, {}
+    for name in ("listings", "names"):
+        nodes[f"model.t.{name}"] = {
+            "resource_type": "model",
+            "config": {"materialized": "table"},
+            "schema": "main",
+            "name": name,
+        }
+    for role in ("pii_reader", "data_scientist"):
+        for table, reads in (
+            ("listing_facts", ["listings", "names"]),
+            ("category_training_set", ["listings"]),
+        ):
+            uid = f"model.t.{role}_{table}"
+            nodes[uid] = {
+                "resource_type": "model",
+                "config": {"materialized": "view"},
+                "schema": role,
+                "name": f"{role}__{table}",
+                "alias": table,
+            }
+            parents[uid] = [f"model.t.{name}" for name in reads]
+    path = tmp_path / "dbt_manifest.json"
+    path.write_text(json.dumps({"nodes": nodes, "parent_map": parents}))
+    for name, rule in SEGMENTED.items():
+        monkeypatch.setitem(
+            SEGMENTED, name, dataclasses.replace(rule, sources=("listings",), changing_sources=())
+        )
+    return path
+
+
+def test_with_its_lineage_a_publish_reads_only_the_buckets_that_changed(
+    tmp_path, listings, small_buckets, lineage, caplog
+):
+    caplog.set_level(logging.INFO, logger="dataplatform.publish.publish")
+
+    def publish(version: str) -> str:
+        _lineage_views(listings, version, title)
+        caplog.clear()
+        publish_candidate(
+            tmp_path, listings, version, {"logical_date": "x"}, keep=100, dbt_manifest=lineage
+        )
+        for role, table in ROLE_TABLES:
+            assert _differences(tmp_path, version, listings, role, table) == 0, (version, role)
+        return caplog.text
+
+    title = "title"
+    # 35 listings in buckets of 10: 4 buckets in each of the 4 segmented tables
+    assert "16 of 16 buckets read" in publish("v1")
+    assert "0 of 16 buckets read" in publish("v2")  # nothing changed: nothing read
+    _rehash(listings, "update listings set title = 'renamed' where listing_id = 12")
+    assert "4 of 16 buckets read" in publish("v3")  # bucket 1 of each
+    _rehash(listings, "update listings set contacts = contacts + 1 where listing_id = 31")
+    assert "4 of 16 buckets read" in publish("v4")  # bucket 3 (its stable sum is the same)
+    _change(listings, "update names set category_name = 'renamed' where category_id = 2")
+    # a table that every bucket reads whole (the facts' names): all buckets of the facts
+    assert "8 of 16 buckets read" in publish("v5")
+    title = "upper(title)"  # the facts views' SQL changed: all of their buckets
+    assert "8 of 16 buckets read" in publish("v6")
+    assert "0 of 16 buckets read" in publish("v7")
+    # a version that reads nothing writes the same segments as one that reads everything
+    first, last = (read_manifest(PublishedLayout(tmp_path / "published"), v) for v in ("v6", "v7"))
+    for role, table in ROLE_TABLES:
+        assert _files(first, role, table) == _files(last, role, table)
+
+
+def test_without_a_usable_lineage_a_publish_reads_every_bucket(
+    tmp_path, listings, small_buckets, lineage, caplog
+):
+    caplog.set_level(logging.INFO, logger="dataplatform.publish.publish")
+    _lineage_views(listings, "v1")
+    publish_candidate(tmp_path, listings, "v1", {"logical_date": "x"}, dbt_manifest=lineage)
+    # the manifest names a node the warehouse reads as files (a dbt source): no lineage
+    manifest = json.loads(lineage.read_text())
+    manifest["nodes"]["source.t.files"] = {"resource_type": "source", "schema": "lake"}
+    manifest["parent_map"]["model.t.pii_reader_listing_facts"].append("source.t.files")
+    lineage.write_text(json.dumps(manifest))
+    _lineage_views(listings, "v2")
+    caplog.clear()
+    publish_candidate(tmp_path, listings, "v2", {"logical_date": "x"}, dbt_manifest=lineage)
+    assert "4 of 16 buckets read" in caplog.text  # pii_reader.listing_facts only
+    lineage.write_text("{not json")
+    _lineage_views(listings, "v3")
+    caplog.clear()
+    publish_candidate(tmp_path, listings, "v3", {"logical_date": "x"}, dbt_manifest=lineage)
+    assert "16 of 16 buckets read" in caplog.text
+    for role, table in ROLE_TABLES:
+        assert _differences(tmp_path, "v3", listings, role, table) == 0
+
+
+def test_a_view_that_shows_what_row_hashes_leave_out_is_read_whole(
+    tmp_path, listings, small_buckets, lineage, caplog
+):
+    caplog.set_level(logging.INFO, logger="dataplatform.publish.publish")
+    _change(listings, f"alter table listings add column {BOOKKEEPING[0]} date")
+    _rehash(listings, f"update listings set {BOOKKEEPING[0]} = date '2026-11-01'")
+    _lineage_views(listings, "v1", title=f"title || {BOOKKEEPING[0]}")
+    publish_candidate(tmp_path, listings, "v1", {"logical_date": "x"}, dbt_manifest=lineage)
+    # a row rebuilt from a later batch: the same hash (bookkeeping aside), another title
+    _rehash(
+        listings, f"update listings set {BOOKKEEPING[0]} = date '2026-11-02' where listing_id = 3"
+    )
+    _lineage_views(listings, "v2", title=f"title || {BOOKKEEPING[0]}")
+    caplog.clear()
+    publish_candidate(tmp_path, listings, "v2", {"logical_date": "x"}, dbt_manifest=lineage)
+    # the facts whole; not the training set, which does not show it (its rows are the same)
+    assert "8 of 16 buckets read" in caplog.text
+    for role, table in ROLE_TABLES:
+        assert _differences(tmp_path, "v2", listings, role, table) == 0

@@ -13,11 +13,15 @@ listing's contacts) are kept apart, one segment for the whole table joined back 
 that their changes do not rewrite the text; a column holding the version id (every row would
 change with every version) is not stored and comes back in the view as a constant.
 
-The fingerprints read every row of those views on every publish, so reuse never depends on
-knowing what changed: a changed row changes its segment's fingerprint. That read (and the
-rewrite of the changing columns) is what still grows with history, far less than writing every
-row into every version did. The manifest lists each table's segments;
-:mod:`dataplatform.publish.versions` says how readers find them and when retention deletes them.
+A fingerprint is always of content, so a segment is reused exactly when its rows are the same.
+Reading every row to know it would grow with history: with dbt's manifest, the stable columns
+of a bucket whose *signature* (its sources' row hashes, see :mod:`dataplatform.publish.lineage`)
+an earlier version recorded are known by the sum it recorded, without reading them; only the
+buckets whose sources changed (the last days' listings, mostly) are read, and the key and the
+changing columns of all. Without a usable lineage every row is read, as the content alone
+tells. The changing columns are still written whole when any of them changed. The manifest
+lists each table's segments; :mod:`dataplatform.publish.versions` says how readers find them
+and when retention deletes them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from dataplatform import lake, storage
 from dataplatform.config import REPO_ROOT
 from dataplatform.gates.runner import result_path
 from dataplatform.privacy import prepare_session
+from dataplatform.publish.lineage import Lineage, bucket_signatures, read_lineage
 from dataplatform.publish.versions import (
     MANIFEST,
     RETAIN_VERSIONS,
@@ -169,6 +174,11 @@ class Segmenting:
     bucket: int  # key values per segment
     changing: tuple[str, ...] = ()  # columns that change long after a row is created
     stamps: tuple[str, ...] = ()  # columns holding one value per version (the version id)
+    # Tables of the view's lineage kept by the same key, with a row_hash (see
+    # dataplatform.publish.lineage); those of them that feed only the changing columns (and never
+    # add or drop a row) are left out of the signatures of the other columns.
+    sources: tuple[str, ...] = ()
+    changing_sources: tuple[str, ...] = ()
 
 
 # listing_id is assigned in creation order. 32,768 listings are about 4 days at 1 M events a
@@ -185,10 +195,21 @@ LISTING_CHANGING = (
     "contacts_within_7_days",
     "contacted_within_7_days",
 )
+LISTING_SOURCES = ("int_listing_lifecycle", "int_listing_training_texts", "int_listing_contacts")
 SEGMENTED: dict[str, Segmenting] = {
-    "listing_facts": Segmenting("listing_id", LISTING_BUCKET, changing=LISTING_CHANGING),
+    "listing_facts": Segmenting(
+        "listing_id",
+        LISTING_BUCKET,
+        changing=LISTING_CHANGING,
+        sources=LISTING_SOURCES,
+        changing_sources=("int_listing_contacts",),
+    ),
     "category_training_set": Segmenting(
-        "listing_id", LISTING_BUCKET, changing=("category_id",), stamps=("version_id",)
+        "listing_id",
+        LISTING_BUCKET,
+        changing=("category_id",),
+        stamps=("version_id",),
+        sources=LISTING_SOURCES,
     ),
 }
 # Part of every fingerprint: a change to how segments are written changes their names.
@@ -216,6 +237,7 @@ class _SegmentedTable:
     columns: list[tuple[str, str]]  # the table's columns and their types, in order
     constants: dict[str, str | None]  # stamped columns, not stored: their one value as text
     groups: list[_Group]
+    buckets_read: int = 0  # buckets whose stable columns were read (not known by signature)
 
     def spec(self) -> dict:
         """What the manifest records, and what its view is made from."""
@@ -259,12 +281,22 @@ class _Bucket:
 
 
 def fingerprint_segments(
-    con: duckdb.DuckDBPyConnection, role: str, name: str, rule: Segmenting
+    con: duckdb.DuckDBPyConnection,
+    role: str,
+    name: str,
+    rule: Segmenting,
+    signatures: dict[int | None, str] | None = None,
+    known: dict[str, str] | None = None,
 ) -> _SegmentedTable | None:
     """Cut ``role.name`` into segments, with their fingerprints: by bucket of the key, its rows,
     whether the key names one row each, and the sum of the rows' hashes over the columns stored
-    together, from one aggregate over the view. None when the table cannot be segmented (no
-    integer key, a type Parquet does not hold): it is then copied whole."""
+    together, from aggregates over the view. None when the table cannot be segmented (no
+    integer key, a type Parquet does not hold): it is then copied whole.
+
+    ``signatures`` (a bucket's signature, see :mod:`dataplatform.publish.lineage`) and ``known``
+    (the sum of the stable columns' hashes an earlier version recorded for a signature) spare
+    reading the stable columns of the buckets whose rows are known: only the others, and the
+    key and changing columns of all, are read."""
     columns = _columns(con, role, name)
     types = dict(columns)
     if types.get(rule.key) not in INTEGER_KEYS or any(
@@ -275,7 +307,10 @@ def fingerprint_segments(
     stamps = [c for c, _ in columns if c in rule.stamps and c != rule.key and c not in changing]
     stable = [c for c, _ in columns if c not in changing and c not in stamps]  # with the key
     key = quote_identifier(rule.key)
-    sums = {"stable": stable, "changing": [rule.key, *changing]}
+    source = f"{role}.{quote_identifier(name)}"
+    sums = {"changing": [rule.key, *changing]}
+    if signatures is None:
+        sums["stable"] = stable
     sums |= {f"stamp {s}": [s] for s in stamps}
     stamp_values = [
         f"{aggregate}({quote_identifier(s)}){cast}"
@@ -287,7 +322,7 @@ def fingerprint_segments(
         f"select {key} // {rule.bucket}, count(*), "
         f"count({key}) = count(*) and count(distinct {key}) = count(*), "
         + ", ".join([*(f"sum(hash({_columns_sql(c)}))" for c in sums.values()), *stamp_values])
-        + f" from {role}.{quote_identifier(name)} group by 1 order by 1 nulls last"
+        + f" from {source} group by 1 order by 1 nulls last"
     ).fetchall():
         buckets.append(_Bucket(number, rows, unique, dict(zip(sums, values, strict=False))))
         for index, stamp in enumerate(stamps):
@@ -302,6 +337,23 @@ def fingerprint_segments(
     changing += [s for s in stamps if s not in constants]
     changing_sums = ["changing", *(f"stamp {s}" for s in stamps if s not in constants)]
     buckets = buckets or [_Bucket(None, 0, True, {})]  # empty: one empty segment keeps the types
+    split = bool(changing) and all(b.unique for b in buckets)
+    # The signature of a bucket tells its stable columns' rows only when they are stored apart.
+    usable = {}
+    if split and signatures:
+        stored_as = [SEGMENT_FORMAT, [[c, types[c]] for c in stable]]
+        usable = {n: _digest([sig, *stored_as]) for n, sig in signatures.items()}
+    known = known or {}
+    if signatures is not None:
+        unknown = [b.number for b in buckets if usable.get(b.number) not in known]
+        computed = _stable_sums(con, source, rule, stable, unknown)
+        for bucket in buckets:
+            signature = usable.get(bucket.number)
+            bucket.sums["stable"] = (
+                int(known[signature])
+                if bucket.number not in computed and signature in known
+                else computed.get(bucket.number, 0)
+            )
 
     def group(names: list[str], sets: list[str], buckets: list[_Bucket]) -> _Group:
         found = _Group(names)
@@ -316,21 +368,23 @@ def fingerprint_segments(
                 [str(bucket.sums.get(s) or 0) for s in sets],
             ]
             fingerprint = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
-            found.segments.append(
-                {
-                    "file": f"{SEGMENTS}/{role}/{name}/{fingerprint}.parquet",
-                    "fingerprint": fingerprint,
-                    "bucket": bucket.number,
-                    "rows": bucket.rows,
-                }
-            )
+            segment = {
+                "file": f"{SEGMENTS}/{role}/{name}/{fingerprint}.parquet",
+                "fingerprint": fingerprint,
+                "bucket": bucket.number,
+                "rows": bucket.rows,
+            }
+            if sets == ["stable"] and bucket.number in usable:
+                # What the next publish needs to know this bucket without reading it.
+                segment |= {"signature": usable[bucket.number], "sum": str(bucket.sums["stable"])}
+            found.segments.append(segment)
         return found
 
     stored = [c for c, _ in columns if c not in constants]
-    if not changing or not all(b.unique for b in buckets):
+    if not split:
         # Nothing to keep apart, or the changing columns could not be joined back on the key.
         groups = [group(stored, ["stable", *changing_sums], buckets)]
-        return _SegmentedTable(role, name, rule, columns, constants, groups)
+        return _SegmentedTable(role, name, rule, columns, constants, groups, len(buckets))
     # The changing columns change anywhere: one segment for the whole table (hash sums add up).
     whole = _Bucket(
         ALL_ROWS,
@@ -342,7 +396,39 @@ def fingerprint_segments(
         group([c for c in stored if c not in changing], ["stable"], buckets),
         group([c for c in stored if c == rule.key or c in changing], changing_sums, [whole]),
     ]
-    return _SegmentedTable(role, name, rule, columns, constants, groups)
+    read = len(buckets) if signatures is None else len(computed)
+    return _SegmentedTable(role, name, rule, columns, constants, groups, read)
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
+
+
+def _stable_sums(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    rule: Segmenting,
+    stable: list[str],
+    numbers: list[int | None],
+) -> dict[int | None, int]:
+    """The sum of the stable columns' row hashes of the buckets ``numbers`` of the view."""
+    if not numbers:
+        return {}
+    key = quote_identifier(rule.key)
+    integers = [n for n in numbers if n is not None]
+    parts = []
+    if integers:
+        low = min(integers)
+        bound = f" and {key} >= {low * rule.bucket}" if low > 0 else ""
+        parts.append(f"({key} // {rule.bucket} in ({', '.join(map(str, integers))}){bound})")
+    if None in numbers:
+        parts.append(f"{key} is null")
+    return dict(
+        con.execute(
+            f"select {key} // {rule.bucket}, sum(hash({_columns_sql(stable)})) from {source} "
+            f"where {' or '.join(parts)} group by 1"
+        ).fetchall()
+    )
 
 
 def _bucket_filter(key: str, bucket: int | str | None, size: int) -> str:
@@ -405,9 +491,40 @@ def write_role_database(
     return names
 
 
-def _known_segments(layout: PublishedLayout) -> set[str]:
-    """The segments published versions list (they exist until no kept version lists them)."""
-    return segment_files(list_versions(layout))
+def _known_segments(layout: PublishedLayout) -> tuple[set[str], dict[tuple[str, str], dict]]:
+    """The segments published versions list (they exist until no kept version lists them), and
+    by role and table the stable columns' hash sums they recorded, by bucket signature."""
+    manifests = list_versions(layout)
+    sums: dict[tuple[str, str], dict[str, str]] = {}
+    for manifest in manifests:
+        for role, specs in manifest.get("segments", {}).items():
+            for name, spec in specs.items():
+                known = sums.setdefault((role, name), {})
+                for group in spec["groups"]:
+                    for segment in group["segments"]:
+                        if "signature" in segment:
+                            known[segment["signature"]] = segment["sum"]
+    return segment_files(manifests), sums
+
+
+def _signatures(
+    con: duckdb.DuckDBPyConnection,
+    lineages: dict[tuple[str, str], Lineage],
+    role: str,
+    name: str,
+    version_id: str,
+) -> dict[int | None, str] | None:
+    """The table's bucket signatures, or None when its lineage is not known."""
+    rule, lineage = SEGMENTED[name], lineages.get((role, name))
+    if lineage is None or not rule.sources:
+        return None
+    # The sources that feed only the changing columns are not part of the stable ones' rows.
+    stable_sources = tuple(s for s in rule.sources if s not in rule.changing_sources)
+    tables = tuple(t for t in lineage.tables if t[1] not in rule.changing_sources)
+    lineage = Lineage(lineage.views, tables)
+    # The version id is stamped into a view's text; publishing stores it apart (a constant).
+    placeholders = {version_id: "<version id>"}
+    return bucket_signatures(con, lineage, rule.key, rule.bucket, stable_sources, placeholders)
 
 
 def _upload(files: list[tuple[Path, LakePath]]) -> None:
@@ -423,8 +540,11 @@ def publish_candidate(
     version_id: str,
     manifest: dict,
     keep: int = RETAIN_VERSIONS,
+    dbt_manifest: Path | None = None,
 ) -> LakePath:
-    """Publish the candidate as ``version_id`` and switch ``current`` to it.
+    """Publish the candidate as ``version_id`` and switch ``current`` to it. With the dbt
+    manifest that built it, the segmented tables' lineage spares reading their unchanged buckets
+    (:mod:`dataplatform.publish.lineage`).
 
     The new segments and the role files are written into a local folder first. Locally the
     segments are renamed into ``published/segments`` and the folder into place; on S3 the new
@@ -449,11 +569,12 @@ def publish_candidate(
     staging = layout.root / "versions" / f".{version_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    known = _known_segments(layout)
+    known, known_sums = _known_segments(layout)
+    lineages = read_lineage(dbt_manifest)
     root = str(layout.store) if layout.remote else local_segments_root(layout.root)
     tables: dict[str, list[str]] = {}
     segments: dict[str, dict] = {}
-    reused = 0
+    reused = read = buckets = 0
     # One connection: the warehouse is opened as the main database (not attached), so that in
     # a process where dbt still holds it open, DuckDB shares that instance.
     with duckdb.connect(str(warehouse)) as con:
@@ -464,12 +585,19 @@ def publish_candidate(
         for role in ROLES:
             for name in _role_objects(con, role):
                 table = SEGMENTED.get(name) and fingerprint_segments(
-                    con, role, name, SEGMENTED[name]
+                    con,
+                    role,
+                    name,
+                    SEGMENTED[name],
+                    _signatures(con, lineages, role, name, version_id),
+                    known_sums.get((role, name)),
                 )
                 lap("fingerprint")
                 if not table:
                     continue
                 files = {s["file"] for g in table.groups for s in g.segments}
+                read += table.buckets_read
+                buckets += len(table.groups[0].segments)
                 if not layout.remote:  # complete once there (renamed into place)
                     known |= {f for f in files if (layout.root / f).is_file()}
                 write_segments(con, table, files - known, staging)
@@ -515,10 +643,12 @@ def publish_candidate(
     prune(layout, keep)
     lap("prune")
     log.info(
-        "published %s: %d segments written, %d reused; seconds %s",
+        "published %s: %d segments written, %d reused; %d of %d buckets read; seconds %s",
         version_id,
         len(new),
         reused,
+        read,
+        buckets,
         seconds,
     )
     return final

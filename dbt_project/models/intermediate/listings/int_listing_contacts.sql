@@ -103,4 +103,7 @@ final as (
 
 )
 
-select * from final
+select
+    *,
+    {{ row_hash() }} as row_hash
+from final

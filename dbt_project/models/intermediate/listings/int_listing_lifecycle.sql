@@ -115,4 +115,7 @@ final as (
 
 )
 
-select * from final
+select
+    *,
+    {{ row_hash() }} as row_hash
+from final
