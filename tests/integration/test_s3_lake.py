@@ -38,6 +38,7 @@ from dataplatform.publish.versions import (
     current_version,
     list_versions,
     role_database,
+    segment_files,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -395,12 +396,18 @@ def test_nothing_durable_is_left_under_data_dir(scenario):
     assert not (scenario.data_dir / "published" / "current").exists()
 
 
-def test_the_published_analyst_database_opens_with_the_spec_tables(scenario, s3_server):
+def _fetched(scenario, s3_server, reader: str, role: str) -> tuple[PublishedLayout, Path]:
+    """The second day's version of ``role``'s database, as a reader with its own cache
+    (``DATA_DIR/<reader>``) fetches it from the bucket."""
     with pytest.MonkeyPatch.context() as env:
         for name, value in lake_env(s3_server).items():
             env.setenv(name, value)
-        layout = PublishedLayout(scenario.data_dir / "reader-analyst")
-        path = role_database(layout, "analyst", scenario.second)
+        layout = PublishedLayout(scenario.data_dir / reader)
+        return layout, role_database(layout, role, scenario.second)
+
+
+def test_the_published_analyst_database_opens_with_the_spec_tables(scenario, s3_server):
+    _, path = _fetched(scenario, s3_server, "reader-analyst", "analyst")
     with duckdb.connect(str(path), read_only=True) as con:
         tables = {name for (name,) in con.execute("show tables").fetchall()}
         assert tables >= SPEC_TABLES
@@ -418,21 +425,11 @@ def test_the_segments_a_version_lists_are_in_the_bucket_and_read_from_a_local_co
 ):
     manifest = json.loads(s3_server.read(f"published/versions/{scenario.second}/manifest.json"))
     assert set(manifest["segments"]) == {"data_scientist", "pii_reader"}
-    listed = {
-        segment["file"]
-        for tables in manifest["segments"].values()
-        for table in tables.values()
-        for group in table["groups"]
-        for segment in group["segments"]
-    }
+    listed = segment_files([manifest])
     assert listed and {f"published/{name}" for name in listed} <= set(
         s3_server.keys("published/segments/")
     )
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in lake_env(s3_server).items():
-            env.setenv(name, value)
-        layout = PublishedLayout(scenario.data_dir / "reader-segments")
-        path = role_database(layout, "pii_reader", scenario.second)
+    layout, path = _fetched(scenario, s3_server, "reader-segments", "pii_reader")
     with duckdb.connect(str(path), read_only=True) as con:
         (definition,) = con.execute(
             "select sql from duckdb_views() where view_name = 'listing_facts'"
@@ -490,11 +487,7 @@ def test_a_reader_during_a_publish_sees_the_old_or_the_new_version_never_a_mix(s
 
 
 def test_dbt_reads_only_committed_folders(scenario, s3_server):
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in lake_env(s3_server).items():
-            env.setenv(name, value)
-        layout = PublishedLayout(scenario.data_dir / "reader-pii")
-        path = role_database(layout, "pii_reader", scenario.second)
+    _, path = _fetched(scenario, s3_server, "reader-pii", "pii_reader")
     with duckdb.connect(str(path), read_only=True) as con:
         users = con.execute("select count(*) from users").fetchone()[0]
         planted = con.execute(
