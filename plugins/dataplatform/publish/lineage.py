@@ -95,22 +95,22 @@ def read_lineage(dbt_manifest: Path | None) -> dict[tuple[str, str], Lineage]:
     return found
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
-    return {
-        column.lower()
-        for (column,) in con.execute(
-            "select column_name from information_schema.columns where table_catalog = "
-            f"current_database() and table_schema = {sql_literal(schema)} "
-            f"and table_name = {sql_literal(name)}"
-        ).fetchall()
-    }
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[tuple[str, str]]:
+    """The columns of a table or view of the current database and their types, in order."""
+    # The schema as a literal, not a prepared parameter: DuckDB then pushes the filter down.
+    return con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = "
+        f"current_database() and table_schema = {sql_literal(schema)} "
+        f"and table_name = {sql_literal(name)} order by ordinal_position"
+    ).fetchall()
 
 
-def _shows_bookkeeping(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(_columns(con, schema, name) & set(BOOKKEEPING))
+def _column_names(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
+    return {column.lower() for column, _ in table_columns(con, schema, name)}
 
 
-def _sha256(value: object) -> str:
+def digest(value: object) -> str:
+    """sha256 of the value as JSON (keys sorted, anything else as text)."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -121,13 +121,22 @@ def bucket_signatures(
     bucket: int,
     sources: tuple[str, ...],
     placeholders: dict[str, str],
+    reads: dict[str, list] | None = None,
 ) -> dict[int | None, str] | None:
     """A signature per bucket of ``key`` (``key // bucket``) of the rows a view with this
     lineage has in that bucket (see the module's docstring); None when a named source has no
     key or no ``row_hash``. ``placeholders`` replaces values in the views' text that change
     with every version but not the rows (the version id of a stamped column, which publishing
-    takes apart)."""
-    common: list[object] = [duckdb.__version__, _sha256(["key", pseudonymisation_key()])]
+    takes apart). ``reads`` keeps what was read of the tables for the next call of the same
+    publish: several role views read the same sources."""
+    reads = {} if reads is None else reads
+
+    def read(query: str) -> list:
+        if query not in reads:
+            reads[query] = con.execute(query).fetchall()
+        return reads[query]
+
+    common: list[object] = [duckdb.__version__, digest(["key", pseudonymisation_key()])]
     for schema, name in lineage.views:
         text = con.execute(
             "select sql from duckdb_views() where database_name = current_database() "
@@ -136,8 +145,8 @@ def bucket_signatures(
         if text is None:
             return None
         sql = text[0]
-        if any(column in sql.lower() for column in BOOKKEEPING) or _shows_bookkeeping(
-            con, schema, name
+        if any(column in sql.lower() for column in BOOKKEEPING) or (
+            _column_names(con, schema, name) & set(BOOKKEEPING)
         ):
             return None  # the row hashes leave out what this view shows
         for value, placeholder in placeholders.items():
@@ -147,20 +156,16 @@ def bucket_signatures(
     for schema, name in lineage.tables:
         table = f"{quote_identifier(schema)}.{quote_identifier(name)}"
         if name in sources:
-            columns = _columns(con, schema, name)
+            columns = _column_names(con, schema, name)
             if key.lower() not in columns or ROW_HASH not in columns:
                 return None
             column = quote_identifier(key)
-            for number, rows, hashes in con.execute(
+            for number, rows, hashes in read(
                 f"select {column} // {bucket}, count(*), sum({ROW_HASH}) from {table} group by 1"
-            ).fetchall():
+            ):
                 per_bucket[number].append([schema, name, rows, str(hashes)])
         else:  # read whole by every bucket: its content is part of every signature
-            rows, hashes = con.execute(
-                f"select count(*), sum(hash(t)) from {table} as t"
-            ).fetchone()
+            ((rows, hashes),) = read(f"select count(*), sum(hash(t)) from {table} as t")
             common.append([schema, name, rows, str(hashes)])
-    shared = _sha256(common)
-    return {
-        number: _sha256([shared, number, sorted(parts)]) for number, parts in per_bucket.items()
-    }
+    shared = digest(common)
+    return {number: digest([shared, number, sorted(parts)]) for number, parts in per_bucket.items()}

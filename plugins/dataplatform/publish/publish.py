@@ -44,7 +44,13 @@ from dataplatform import lake, storage
 from dataplatform.config import REPO_ROOT
 from dataplatform.gates.runner import result_path
 from dataplatform.privacy import prepare_session
-from dataplatform.publish.lineage import Lineage, bucket_signatures, read_lineage
+from dataplatform.publish.lineage import (
+    Lineage,
+    bucket_signatures,
+    digest,
+    read_lineage,
+    table_columns,
+)
 from dataplatform.publish.versions import (
     MANIFEST,
     RETAIN_VERSIONS,
@@ -53,6 +59,7 @@ from dataplatform.publish.versions import (
     SEGMENTS,
     PublishedLayout,
     list_versions,
+    listed_segments,
     local_segments_root,
     point_current_at,
     prune,
@@ -260,14 +267,6 @@ def _role_objects(con: duckdb.DuckDBPyConnection, role: str) -> list[str]:
     return [name for (name,) in rows]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, role: str, name: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select column_name, data_type from information_schema.columns where table_catalog = "
-        f"current_database() and table_schema = {sql_literal(role)} "
-        f"and table_name = {sql_literal(name)} order by ordinal_position"
-    ).fetchall()
-
-
 def _columns_sql(names: list[str]) -> str:
     return ", ".join(quote_identifier(n) for n in names)
 
@@ -297,7 +296,7 @@ def fingerprint_segments(
     (the sum of the stable columns' hashes an earlier version recorded for a signature) spare
     reading the stable columns of the buckets whose rows are known: only the others, and the
     key and changing columns of all, are read."""
-    columns = _columns(con, role, name)
+    columns = table_columns(con, role, name)
     types = dict(columns)
     if types.get(rule.key) not in INTEGER_KEYS or any(
         t in type_ for type_ in types.values() for t in NOT_IN_PARQUET
@@ -342,7 +341,7 @@ def fingerprint_segments(
     usable = {}
     if split and signatures:
         stored_as = [SEGMENT_FORMAT, [[c, types[c]] for c in stable]]
-        usable = {n: _digest([sig, *stored_as]) for n, sig in signatures.items()}
+        usable = {n: digest([sig, *stored_as]) for n, sig in signatures.items()}
     known = known or {}
     if signatures is not None:
         unknown = [b.number for b in buckets if usable.get(b.number) not in known]
@@ -367,7 +366,7 @@ def fingerprint_segments(
                 bucket.rows,
                 [str(bucket.sums.get(s) or 0) for s in sets],
             ]
-            fingerprint = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
+            fingerprint = digest(identity)[:32]
             segment = {
                 "file": f"{SEGMENTS}/{role}/{name}/{fingerprint}.parquet",
                 "fingerprint": fingerprint,
@@ -398,10 +397,6 @@ def fingerprint_segments(
     ]
     read = len(buckets) if signatures is None else len(computed)
     return _SegmentedTable(role, name, rule, columns, constants, groups, read)
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
 
 
 def _stable_sums(
@@ -496,14 +491,9 @@ def _known_segments(layout: PublishedLayout) -> tuple[set[str], dict[tuple[str, 
     by role and table the stable columns' hash sums they recorded, by bucket signature."""
     manifests = list_versions(layout)
     sums: dict[tuple[str, str], dict[str, str]] = {}
-    for manifest in manifests:
-        for role, specs in manifest.get("segments", {}).items():
-            for name, spec in specs.items():
-                known = sums.setdefault((role, name), {})
-                for group in spec["groups"]:
-                    for segment in group["segments"]:
-                        if "signature" in segment:
-                            known[segment["signature"]] = segment["sum"]
+    for role, name, segment in listed_segments(manifests):
+        if "signature" in segment:
+            sums.setdefault((role, name), {})[segment["signature"]] = segment["sum"]
     return segment_files(manifests), sums
 
 
@@ -513,6 +503,7 @@ def _signatures(
     role: str,
     name: str,
     version_id: str,
+    reads: dict[str, list],
 ) -> dict[int | None, str] | None:
     """The table's bucket signatures, or None when its lineage is not known."""
     rule, lineage = SEGMENTED[name], lineages.get((role, name))
@@ -524,7 +515,9 @@ def _signatures(
     lineage = Lineage(lineage.views, tables)
     # The version id is stamped into a view's text; publishing stores it apart (a constant).
     placeholders = {version_id: "<version id>"}
-    return bucket_signatures(con, lineage, rule.key, rule.bucket, stable_sources, placeholders)
+    return bucket_signatures(
+        con, lineage, rule.key, rule.bucket, stable_sources, placeholders, reads
+    )
 
 
 def _upload(files: list[tuple[Path, LakePath]]) -> None:
@@ -571,6 +564,7 @@ def publish_candidate(
     staging.mkdir(parents=True)
     known, known_sums = _known_segments(layout)
     lineages = read_lineage(dbt_manifest)
+    source_reads: dict[str, list] = {}  # the same sources, read once for every role's view
     root = str(layout.store) if layout.remote else local_segments_root(layout.root)
     tables: dict[str, list[str]] = {}
     segments: dict[str, dict] = {}
@@ -589,7 +583,7 @@ def publish_candidate(
                     role,
                     name,
                     SEGMENTED[name],
-                    _signatures(con, lineages, role, name, version_id),
+                    _signatures(con, lineages, role, name, version_id, source_reads),
                     known_sums.get((role, name)),
                 )
                 lap("fingerprint")

@@ -35,7 +35,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,16 +200,22 @@ def local_segments_root(root: Path) -> str:
     return str(root.resolve())
 
 
-def segment_files(manifests: Iterable[dict], role: str | None = None) -> set[str]:
-    """Every segment the manifests list (of ``role`` only, if given), relative to the root."""
-    found = set()
+def listed_segments(
+    manifests: Iterable[dict], role: str | None = None
+) -> Iterator[tuple[str, str, dict]]:
+    """(role, table, segment) for every segment the manifests list (of ``role`` only)."""
     for manifest in manifests:
         for name, tables in manifest.get("segments", {}).items():
             if role is None or name == role:
-                for table in tables.values():
-                    for group in table["groups"]:
-                        found.update(segment["file"] for segment in group["segments"])
-    return found
+                for table, spec in tables.items():
+                    for group in spec["groups"]:
+                        for segment in group["segments"]:
+                            yield name, table, segment
+
+
+def segment_files(manifests: Iterable[dict], role: str | None = None) -> set[str]:
+    """Every segment the manifests list (of ``role`` only, if given), relative to the root."""
+    return {segment["file"] for _, _, segment in listed_segments(manifests, role)}
 
 
 def segments_view_sql(table: dict, root: str) -> str:
