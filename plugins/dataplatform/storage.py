@@ -171,6 +171,15 @@ def write_object(target: LakePath, data: bytes) -> None:
     os.replace(aside, target)
 
 
+def read_object(source: LakePath) -> bytes:
+    """One file or object whole, in one read: one replaced meanwhile (``write_object``) gives
+    its old content or its new one. S3: one GET (a buffered read checks the object's ETag
+    between its requests and fails with FileExpired when it was replaced in between)."""
+    if is_remote(source):
+        return source.fs.cat_file(source.path)
+    return source.read_bytes()
+
+
 def download(source: LakePath, target: Path) -> Path:
     """Copy an object to a local file, whole or not at all (written aside, then renamed)."""
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,7 @@ class PublishedLayout:
 def current_version(layout: PublishedLayout) -> str | None:
     if layout.remote:
         try:
-            return layout.current.read_text().strip() or None
+            return storage.read_object(layout.current).decode().strip() or None
         except FileNotFoundError:
             return None
     if not layout.current.is_symlink():
