@@ -209,6 +209,17 @@ def markdown(result: Mapping[str, Any]) -> str:
             f"| parse `dags/{parse['file']}` | {_number(parse['seconds'], 3)} |  | "
             f"{_number(parse.get('peak_rss_mb'))} |"
         )
+    rounds = [stages[n].get("rounds_seconds") for n in ("bare_ingest", "ingest") if n in stages]
+    if all(rounds) and len(rounds) == 2 and len(rounds[0]) > 1:
+        lines += [
+            "",
+            f"The ingest and its limit ran {len(rounds[1])} times, one after the other; the "
+            "table has the runs of median time. Bare: "
+            + ", ".join(f"{s:.1f}" for s in rounds[0])
+            + " s; ingest: "
+            + ", ".join(f"{s:.1f}" for s in rounds[1])
+            + " s.",
+        ]
     history = result.get("history")
     if history:
         lines += [

@@ -191,3 +191,29 @@ def test_the_publish_key_comes_from_the_history_runs_publish_seconds():
         "| `publish_day30_vs_day1` | 1.750 | <= 1.5 | **no** | publish seconds, last history "
         "day ÷ day 1 (here day 3) |"
     ) in table
+
+
+def test_the_ingest_rounds_of_median_time_count_and_the_table_says_so():
+    from bench.run import _median
+
+    bare = _median([{"seconds": 30.0, "events": 9}, {"seconds": 24.0}, {"seconds": 26.0}])
+    assert bare == {"seconds": 26.0, "rounds_seconds": [30.0, 24.0, 26.0]}
+    assert _median([{"seconds": 4.0}, {"seconds": 1.0}])["seconds"] == 1.0  # the lower one
+    stages = _stages()
+    stages["bare_ingest"] |= bare
+    stages["ingest"] |= {"rounds_seconds": [61.9, 55.3, 57.5]}
+    stages = with_totals(stages, EVENTS)
+    keys = compute_keys(stages, None, [])
+    result = {
+        "measured_at": "2026-11-30T00:00:00+00:00",
+        "machine": {"cpus": 2},
+        "events_per_day": EVENTS,
+        "keys": keys,
+        "targets": verdicts(keys),
+        "stages": stages,
+        "history": None,
+    }
+    assert (
+        "ran 3 times, one after the other; the table has the runs of median time. "
+        "Bare: 30.0, 24.0, 26.0 s; ingest: 61.9, 55.3, 57.5 s."
+    ) in markdown(result)
