@@ -65,9 +65,11 @@ def _line(name: str, result: dict, events: int | None = None) -> None:
 
 
 def _median(runs: list[dict]) -> dict:
-    """The run of median time (the lower one of an even count), with every run's seconds."""
+    """The run of median time (the lower one of an even count), with every run's seconds and
+    the largest resident set of any of them (a peak is a peak, whichever round had it)."""
     chosen = dict(sorted(runs, key=lambda run: run["seconds"])[(len(runs) - 1) // 2])
     chosen["rounds_seconds"] = [run["seconds"] for run in runs]
+    chosen["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
     return chosen
 
 

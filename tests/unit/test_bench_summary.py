@@ -196,9 +196,16 @@ def test_the_publish_key_comes_from_the_history_runs_publish_seconds():
 def test_the_ingest_rounds_of_median_time_count_and_the_table_says_so():
     from bench.run import _median
 
-    bare = _median([{"seconds": 30.0, "events": 9}, {"seconds": 24.0}, {"seconds": 26.0}])
-    assert bare == {"seconds": 26.0, "rounds_seconds": [30.0, 24.0, 26.0]}
-    assert _median([{"seconds": 4.0}, {"seconds": 1.0}])["seconds"] == 1.0  # the lower one
+    bare = _median(
+        [
+            {"seconds": 30.0, "peak_rss_mb": 900, "events": 9},
+            {"seconds": 24.0, "peak_rss_mb": 1500},
+            {"seconds": 26.0, "peak_rss_mb": 1400},
+        ]
+    )
+    assert bare == {"seconds": 26.0, "peak_rss_mb": 1500, "rounds_seconds": [30.0, 24.0, 26.0]}
+    two = [{"seconds": 4.0, "peak_rss_mb": 1}, {"seconds": 1.0, "peak_rss_mb": 2}]
+    assert _median(two)["seconds"] == 1.0  # the lower one
     stages = _stages()
     stages["bare_ingest"] |= bare
     stages["ingest"] |= {"rounds_seconds": [61.9, 55.3, 57.5]}
