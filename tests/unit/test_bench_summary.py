@@ -143,20 +143,28 @@ def test_unmeasured_inputs_give_no_key_rather_than_a_wrong_one():
     assert verdicts(keys)["e2e_vs_limit"]["met"] is None
 
 
-def test_markdown_has_target_and_met_columns_and_the_readme_block_is_replaced():
-    stages = with_totals(_stages(), EVENTS)
-    keys = compute_keys(stages, None, [{"file": "transform.py", "seconds": 0.3}])
-    result = {
+def _result(stages: dict, history: dict | None = None, parses: list | None = None, **extra) -> dict:
+    """What bench.run writes to latest.json, from these stages and history."""
+    keys = compute_keys(stages, history, parses or [])
+    return {
         "measured_at": "2026-11-30T00:00:00+00:00",
         "machine": {"cpus": 2},
         "events_per_day": EVENTS,
-        "bench_seconds": 600,
         "keys": keys,
         "targets": verdicts(keys),
         "stages": stages,
-        "dag_parse": [{"file": "transform.py", "seconds": 0.3, "peak_rss_mb": 200}],
-        "history": None,
+        "history": history,
+        **extra,
     }
+
+
+def test_markdown_has_target_and_met_columns_and_the_readme_block_is_replaced():
+    result = _result(
+        with_totals(_stages(), EVENTS),
+        parses=[{"file": "transform.py", "seconds": 0.3}],
+        bench_seconds=600,
+        dag_parse=[{"file": "transform.py", "seconds": 0.3, "peak_rss_mb": 200}],
+    )
     table = markdown(result)
     assert "| key | value | target | met | what |" in table
     assert "| `transform_vs_limit` | 2.500 | <= 2 | **no** |" in table
@@ -174,19 +182,8 @@ def test_markdown_has_target_and_met_columns_and_the_readme_block_is_replaced():
 
 
 def test_the_publish_key_comes_from_the_history_runs_publish_seconds():
-    stages = with_totals(_stages(), EVENTS)
     history = _history(12.0, 15.0, publish=(0.8, 1.4))
-    keys = compute_keys(stages, history, [])
-    result = {
-        "measured_at": "2026-11-30T00:00:00+00:00",
-        "machine": {"cpus": 2},
-        "events_per_day": EVENTS,
-        "keys": keys,
-        "targets": verdicts(keys),
-        "stages": stages,
-        "history": history,
-    }
-    table = markdown(result)
+    table = markdown(_result(with_totals(_stages(), EVENTS), history))
     assert (
         "| `publish_day30_vs_day1` | 1.750 | <= 1.5 | **no** | publish seconds, last history "
         "day ÷ day 1 (here day 3) |"
@@ -209,17 +206,7 @@ def test_the_ingest_rounds_of_median_time_count_and_the_table_says_so():
     stages = _stages()
     stages["bare_ingest"] |= bare
     stages["ingest"] |= {"rounds_seconds": [61.9, 55.3, 57.5]}
-    stages = with_totals(stages, EVENTS)
-    keys = compute_keys(stages, None, [])
-    result = {
-        "measured_at": "2026-11-30T00:00:00+00:00",
-        "machine": {"cpus": 2},
-        "events_per_day": EVENTS,
-        "keys": keys,
-        "targets": verdicts(keys),
-        "stages": stages,
-        "history": None,
-    }
+    result = _result(with_totals(stages, EVENTS))
     assert (
         "ran 3 times, one after the other; the table has the runs of median time. "
         "Bare: 30.0, 24.0, 26.0 s; ingest: 61.9, 55.3, 57.5 s."
