@@ -95,18 +95,18 @@ def read_lineage(dbt_manifest: Path | None) -> dict[tuple[str, str], Lineage]:
     return found
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[tuple[str, str]]:
-    """The columns of a table or view of the current database and their types, in order."""
+def _columns_query(schema: str, name: str) -> str:
     # The schema as a literal, not a prepared parameter: DuckDB then pushes the filter down.
-    return con.execute(
+    return (
         "select column_name, data_type from information_schema.columns where table_catalog = "
         f"current_database() and table_schema = {sql_literal(schema)} "
         f"and table_name = {sql_literal(name)} order by ordinal_position"
-    ).fetchall()
+    )
 
 
-def _column_names(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
-    return {column.lower() for column, _ in table_columns(con, schema, name)}
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[tuple[str, str]]:
+    """The columns of a table or view of the current database and their types, in order."""
+    return con.execute(_columns_query(schema, name)).fetchall()
 
 
 def digest(value: object) -> str:
@@ -127,8 +127,8 @@ def bucket_signatures(
     lineage has in that bucket (see the module's docstring); None when a named source has no
     key or no ``row_hash``. ``placeholders`` replaces values in the views' text that change
     with every version but not the rows (the version id of a stamped column, which publishing
-    takes apart). ``reads`` keeps what was read of the tables for the next call of the same
-    publish: several role views read the same sources."""
+    takes apart). ``reads`` keeps what was read of the catalog and the tables for the next call
+    of the same publish: several role views read the same views and sources."""
     reads = {} if reads is None else reads
 
     def read(query: str) -> list:
@@ -136,17 +136,20 @@ def bucket_signatures(
             reads[query] = con.execute(query).fetchall()
         return reads[query]
 
+    def column_names(schema: str, name: str) -> set[str]:
+        return {column.lower() for column, _ in read(_columns_query(schema, name))}
+
     common: list[object] = [duckdb.__version__, digest(["key", pseudonymisation_key()])]
     for schema, name in lineage.views:
-        text = con.execute(
+        found = read(
             "select sql from duckdb_views() where database_name = current_database() "
             f"and schema_name = {sql_literal(schema)} and view_name = {sql_literal(name)}"
-        ).fetchone()
-        if text is None:
+        )
+        if not found:
             return None
-        sql = text[0]
+        sql = found[0][0]
         if any(column in sql.lower() for column in BOOKKEEPING) or (
-            _column_names(con, schema, name) & set(BOOKKEEPING)
+            column_names(schema, name) & set(BOOKKEEPING)
         ):
             return None  # the row hashes leave out what this view shows
         for value, placeholder in placeholders.items():
@@ -156,7 +159,7 @@ def bucket_signatures(
     for schema, name in lineage.tables:
         table = f"{quote_identifier(schema)}.{quote_identifier(name)}"
         if name in sources:
-            columns = _column_names(con, schema, name)
+            columns = column_names(schema, name)
             if key.lower() not in columns or ROW_HASH not in columns:
                 return None
             column = quote_identifier(key)
