@@ -13,15 +13,16 @@ listing's contacts) are kept apart, one segment for the whole table joined back 
 that their changes do not rewrite the text; a column holding the version id (every row would
 change with every version) is not stored and comes back in the view as a constant.
 
-A fingerprint is always of content, so a segment is reused exactly when its rows are the same.
-Reading every row to know it would grow with history: with dbt's manifest, the stable columns
-of a bucket whose *signature* (its sources' row hashes, see :mod:`dataplatform.publish.lineage`)
-an earlier version recorded are known by the sum it recorded, without reading them; only the
-buckets whose sources changed (the last days' listings, mostly) are read, and the key and the
-changing columns of all. Without a usable lineage every row is read, as the content alone
-tells. The changing columns are still written whole when any of them changed. The manifest
-lists each table's segments; :mod:`dataplatform.publish.versions` says how readers find them
-and when retention deletes them.
+A segment of stable columns is named by its content, so it is reused exactly when its rows are
+the same. Reading every row to know it would grow with history: with dbt's manifest, a bucket
+whose *signature* (its sources' row hashes, see :mod:`dataplatform.publish.lineage`) an
+earlier version recorded is known by the rows and hash sum it recorded, without reading it;
+only the buckets whose sources changed (the last days' listings, mostly) are read. The
+changing columns' segment is then named by the signature of the whole table, so no publish
+reads all of history; it is still written whole when any of them changed. Without a usable
+lineage every row is read, as the content alone tells. The manifest lists each table's
+segments; :mod:`dataplatform.publish.versions` says how readers find them and when retention
+deletes them.
 """
 
 from __future__ import annotations
@@ -279,23 +280,76 @@ class _Bucket:
     sums: dict[str, int]  # the sum of the rows' hashes, by set of columns
 
 
+@dataclass(frozen=True)
+class TableLineage:
+    """What a segmented table's lineage tells of its rows without reading them (see
+    :mod:`dataplatform.publish.lineage`)."""
+
+    stable: dict[int | None, str]  # per bucket, the signature of its stable columns' rows
+    whole: str  # the signature of all of its rows (the changing columns' sources included)
+    stamp: str  # the value of its stamped columns (the version id), which signatures leave out
+    known: dict[str, tuple[int, str]]  # by signature, rows and hash sum earlier versions saw
+
+
+def _segment(role: str, name: str, identity: list, bucket: int | str | None, rows: int) -> dict:
+    fingerprint = digest(identity)[:32]
+    return {
+        "file": f"{SEGMENTS}/{role}/{name}/{fingerprint}.parquet",
+        "fingerprint": fingerprint,
+        "bucket": bucket,
+        "rows": rows,
+    }
+
+
+def _content_identity(
+    rule: Segmenting,
+    types: dict[str, str],
+    names: list[str],
+    number: int | str | None,
+    rows: int,
+    sums: list[str],
+) -> list:
+    """What names a segment: its columns and their types, its bucket, its rows and the sums of
+    their hashes (by set of columns)."""
+    return [
+        SEGMENT_FORMAT,
+        rule.key,
+        rule.bucket,
+        [[c, types[c]] for c in names],
+        number,
+        rows,
+        sums,
+    ]
+
+
+def _buckets_where(key: str, size: int, numbers: list[int | None]) -> str:
+    """Rows in the buckets ``numbers``; the lower bound lets DuckDB skip the older row groups
+    (``//`` truncates: the bound holds for positive buckets only)."""
+    integers = [n for n in numbers if n is not None]
+    parts = []
+    if integers:
+        low = min(integers)
+        bound = f" and {key} >= {low * size}" if low > 0 else ""
+        parts.append(f"({key} // {size} in ({', '.join(map(str, integers))}){bound})")
+    if None in numbers:
+        parts.append(f"{key} is null")
+    return " or ".join(parts)
+
+
 def fingerprint_segments(
     con: duckdb.DuckDBPyConnection,
     role: str,
     name: str,
     rule: Segmenting,
-    signatures: dict[int | None, str] | None = None,
-    known: dict[str, str] | None = None,
+    lineage: TableLineage | None = None,
 ) -> _SegmentedTable | None:
-    """Cut ``role.name`` into segments, with their fingerprints: by bucket of the key, its rows,
-    whether the key names one row each, and the sum of the rows' hashes over the columns stored
-    together, from aggregates over the view. None when the table cannot be segmented (no
-    integer key, a type Parquet does not hold): it is then copied whole.
+    """Cut ``role.name`` into segments, with their fingerprints. None when the table cannot be
+    segmented (no integer key, a type Parquet does not hold): it is then copied whole.
 
-    ``signatures`` (a bucket's signature, see :mod:`dataplatform.publish.lineage`) and ``known``
-    (the sum of the stable columns' hashes an earlier version recorded for a signature) spare
-    reading the stable columns of the buckets whose rows are known: only the others, and the
-    key and changing columns of all, are read."""
+    With its ``lineage``, segments are named by their rows' signatures, and only the buckets no
+    earlier version wrote are read (:func:`_segments_by_lineage`). Otherwise they are named by
+    their content, read whole: by bucket of the key, its rows, whether the key names one row
+    each, and the sum of the rows' hashes over the columns stored together."""
     columns = table_columns(con, role, name)
     types = dict(columns)
     if types.get(rule.key) not in INTEGER_KEYS or any(
@@ -305,11 +359,13 @@ def fingerprint_segments(
     changing = [c for c, _ in columns if c in rule.changing and c != rule.key]
     stamps = [c for c, _ in columns if c in rule.stamps and c != rule.key and c not in changing]
     stable = [c for c, _ in columns if c not in changing and c not in stamps]  # with the key
+    if lineage is not None and changing:
+        table = _segments_by_lineage(con, role, name, rule, columns, changing, stamps, lineage)
+        if table is not None:
+            return table
     key = quote_identifier(rule.key)
     source = f"{role}.{quote_identifier(name)}"
-    sums = {"changing": [rule.key, *changing]}
-    if signatures is None:
-        sums["stable"] = stable
+    sums = {"changing": [rule.key, *changing], "stable": stable}
     sums |= {f"stamp {s}": [s] for s in stamps}
     stamp_values = [
         f"{aggregate}({quote_identifier(s)}){cast}"
@@ -337,46 +393,13 @@ def fingerprint_segments(
     changing_sums = ["changing", *(f"stamp {s}" for s in stamps if s not in constants)]
     buckets = buckets or [_Bucket(None, 0, True, {})]  # empty: one empty segment keeps the types
     split = bool(changing) and all(b.unique for b in buckets)
-    # The signature of a bucket tells its stable columns' rows only when they are stored apart.
-    usable = {}
-    if split and signatures:
-        stored_as = [SEGMENT_FORMAT, [[c, types[c]] for c in stable]]
-        usable = {n: digest([sig, *stored_as]) for n, sig in signatures.items()}
-    known = known or {}
-    if signatures is not None:
-        unknown = [b.number for b in buckets if usable.get(b.number) not in known]
-        computed = _stable_sums(con, source, rule, stable, unknown)
-        for bucket in buckets:
-            signature = usable.get(bucket.number)
-            bucket.sums["stable"] = (
-                int(known[signature])
-                if bucket.number not in computed and signature in known
-                else computed.get(bucket.number, 0)
-            )
 
     def group(names: list[str], sets: list[str], buckets: list[_Bucket]) -> _Group:
         found = _Group(names)
         for bucket in buckets:
-            identity = [
-                SEGMENT_FORMAT,
-                rule.key,
-                rule.bucket,
-                [[c, types[c]] for c in names],
-                bucket.number,
-                bucket.rows,
-                [str(bucket.sums.get(s) or 0) for s in sets],
-            ]
-            fingerprint = digest(identity)[:32]
-            segment = {
-                "file": f"{SEGMENTS}/{role}/{name}/{fingerprint}.parquet",
-                "fingerprint": fingerprint,
-                "bucket": bucket.number,
-                "rows": bucket.rows,
-            }
-            if sets == ["stable"] and bucket.number in usable:
-                # What the next publish needs to know this bucket without reading it.
-                segment |= {"signature": usable[bucket.number], "sum": str(bucket.sums["stable"])}
-            found.segments.append(segment)
+            sums = [str(bucket.sums.get(s) or 0) for s in sets]
+            identity = _content_identity(rule, types, names, bucket.number, bucket.rows, sums)
+            found.segments.append(_segment(role, name, identity, bucket.number, bucket.rows))
         return found
 
     stored = [c for c, _ in columns if c not in constants]
@@ -395,35 +418,70 @@ def fingerprint_segments(
         group([c for c in stored if c not in changing], ["stable"], buckets),
         group([c for c in stored if c == rule.key or c in changing], changing_sums, [whole]),
     ]
-    read = len(buckets) if signatures is None else len(computed)
-    return _SegmentedTable(role, name, rule, columns, constants, groups, read)
+    return _SegmentedTable(role, name, rule, columns, constants, groups, len(buckets))
 
 
-def _stable_sums(
+def _segments_by_lineage(
     con: duckdb.DuckDBPyConnection,
-    source: str,
+    role: str,
+    name: str,
     rule: Segmenting,
-    stable: list[str],
-    numbers: list[int | None],
-) -> dict[int | None, int]:
-    """The sum of the stable columns' row hashes of the buckets ``numbers`` of the view."""
-    if not numbers:
-        return {}
-    key = quote_identifier(rule.key)
-    integers = [n for n in numbers if n is not None]
-    parts = []
-    if integers:
-        low = min(integers)
-        bound = f" and {key} >= {low * rule.bucket}" if low > 0 else ""
-        parts.append(f"({key} // {rule.bucket} in ({', '.join(map(str, integers))}){bound})")
-    if None in numbers:
-        parts.append(f"{key} is null")
-    return dict(
-        con.execute(
-            f"select {key} // {rule.bucket}, sum(hash({_columns_sql(stable)})) from {source} "
-            f"where {' or '.join(parts)} group by 1"
-        ).fetchall()
-    )
+    columns: list[tuple[str, str]],
+    changing: list[str],
+    stamps: list[str],
+    lineage: TableLineage,
+) -> _SegmentedTable | None:
+    """The table's segments, reading only the buckets whose signature no earlier version
+    recorded. A bucket's stable columns are named by their content, as without a lineage: a
+    recorded signature gives its rows and the sum of its rows' hashes, and one row per key (a
+    signature is recorded only then); the other buckets are read for them. The changing columns
+    (one segment for the whole table) are named by the whole table's signature, so that no
+    publish reads all of history. None when the signatures cannot tell (a key naming several
+    rows, a stamp that is not the version id on every row, no rows): the content then decides.
+
+    A recorded bucket's stamps are the version id: the signature is recorded only for a bucket
+    checked to hold, on every row, the version id that published it, and it replaces that id
+    with a placeholder."""
+    types = dict(columns)
+    stable = [c for c, _ in columns if c not in changing and c not in stamps]
+    # What the signature of a bucket says of its stored stable columns, the stamps held apart.
+    stored_as = [SEGMENT_FORMAT, [[c, types[c]] for c in stable], ["stamps", *stamps]]
+    usable = {n: digest([signature, *stored_as]) for n, signature in lineage.stable.items()}
+    found = {n: lineage.known[u] for n, u in usable.items() if u in lineage.known}
+    unknown = [n for n in usable if n not in found]
+    if unknown:
+        key = quote_identifier(rule.key)
+        stamped = [
+            f"min({quote_identifier(s)})::varchar = {sql_literal(lineage.stamp)} "
+            f"and max({quote_identifier(s)})::varchar = {sql_literal(lineage.stamp)} "
+            f"and count({quote_identifier(s)}) = count(*)"
+            for s in stamps
+        ]
+        for number, rows, unique, hashes, *stamp_checks in con.execute(
+            f"select {key} // {rule.bucket}, count(*), "
+            f"count({key}) = count(*) and count(distinct {key}) = count(*), "
+            f"sum(hash({_columns_sql(stable)}))"
+            + "".join(f", {check}" for check in stamped)
+            + f" from {role}.{quote_identifier(name)} "
+            f"where {_buckets_where(key, rule.bucket, unknown)} group by 1"
+        ).fetchall():
+            if number not in usable or not unique or not all(stamp_checks):
+                return None
+            found[number] = (rows, str(hashes))
+    if not found:
+        return None
+    kept = _Group(stable)
+    for number in sorted(found, key=lambda n: (n is None, n or 0)):
+        rows, hashes = found[number]
+        identity = _content_identity(rule, types, stable, number, rows, [hashes])
+        segment = _segment(role, name, identity, number, rows)
+        kept.segments.append(segment | {"signature": usable[number], "sum": hashes})
+    apart = [rule.key, *changing]
+    total = sum(rows for rows, _ in found.values())
+    identity = [*_content_identity(rule, types, apart, ALL_ROWS, total, []), lineage.whole]
+    changed = _Group(apart, [_segment(role, name, identity, ALL_ROWS, total)])
+    constants: dict[str, str | None] = dict.fromkeys(stamps, lineage.stamp)
+    return _SegmentedTable(role, name, rule, columns, constants, [kept, changed], len(unknown))
 
 
 def _bucket_filter(key: str, bucket: int | str | None, size: int) -> str:
@@ -486,38 +544,55 @@ def write_role_database(
     return names
 
 
-def _known_segments(layout: PublishedLayout) -> tuple[set[str], dict[tuple[str, str], dict]]:
+def _known_segments(
+    layout: PublishedLayout,
+) -> tuple[set[str], dict[tuple[str, str], dict[str, tuple[int, str]]]]:
     """The segments published versions list (they exist until no kept version lists them), and
-    by role and table the stable columns' hash sums they recorded, by bucket signature."""
+    by role and table the rows and hash sums of stable columns they recorded, by signature."""
     manifests = list_versions(layout)
-    sums: dict[tuple[str, str], dict[str, str]] = {}
+    recorded: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
     for role, name, segment in listed_segments(manifests):
         if "signature" in segment:
-            sums.setdefault((role, name), {})[segment["signature"]] = segment["sum"]
-    return segment_files(manifests), sums
+            recorded.setdefault((role, name), {})[segment["signature"]] = (
+                segment["rows"],
+                segment["sum"],
+            )
+    return segment_files(manifests), recorded
 
 
-def _signatures(
+def _table_lineage(
     con: duckdb.DuckDBPyConnection,
     lineages: dict[tuple[str, str], Lineage],
     role: str,
     name: str,
     version_id: str,
+    known: dict[str, tuple[int, str]],
     reads: dict[str, list],
-) -> dict[int | None, str] | None:
-    """The table's bucket signatures, or None when its lineage is not known."""
+) -> TableLineage | None:
+    """What the table's lineage tells, or None when it is not known."""
     rule, lineage = SEGMENTED[name], lineages.get((role, name))
     if lineage is None or not rule.sources:
         return None
+    # The version id is stamped into a view's text; publishing stores it apart (a constant).
+    placeholders = {version_id: "<version id>"}
+    whole = bucket_signatures(
+        con, lineage, rule.key, rule.bucket, rule.sources, placeholders, reads
+    )
     # The sources that feed only the changing columns are not part of the stable ones' rows.
     stable_sources = tuple(s for s in rule.sources if s not in rule.changing_sources)
     tables = tuple(t for t in lineage.tables if t[1] not in rule.changing_sources)
-    lineage = Lineage(lineage.views, tables)
-    # The version id is stamped into a view's text; publishing stores it apart (a constant).
-    placeholders = {version_id: "<version id>"}
-    return bucket_signatures(
-        con, lineage, rule.key, rule.bucket, stable_sources, placeholders, reads
+    stable = bucket_signatures(
+        con,
+        Lineage(lineage.views, tables),
+        rule.key,
+        rule.bucket,
+        stable_sources,
+        placeholders,
+        reads,
     )
+    if whole is None or stable is None:
+        return None
+    return TableLineage(stable, digest(sorted(whole.items(), key=str)), version_id, known)
 
 
 def _upload(files: list[tuple[Path, LakePath]]) -> None:
@@ -562,7 +637,7 @@ def publish_candidate(
     staging = layout.root / "versions" / f".{version_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    known, known_sums = _known_segments(layout)
+    known, recorded = _known_segments(layout)
     lineages = read_lineage(dbt_manifest)
     source_reads: dict[str, list] = {}  # the same sources, read once for every role's view
     root = str(layout.store) if layout.remote else local_segments_root(layout.root)
@@ -583,8 +658,15 @@ def publish_candidate(
                     role,
                     name,
                     SEGMENTED[name],
-                    _signatures(con, lineages, role, name, version_id, source_reads),
-                    known_sums.get((role, name)),
+                    _table_lineage(
+                        con,
+                        lineages,
+                        role,
+                        name,
+                        version_id,
+                        recorded.get((role, name), {}),
+                        source_reads,
+                    ),
                 )
                 lap("fingerprint")
                 if not table:
