@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from dataplatform.publish.lineage import BOOKKEEPING
-from dataplatform.publish.publish import SEGMENTED, publish_candidate
+from dataplatform.publish.publish import MAX_ARRIVALS, SEGMENTED, publish_candidate
 from dataplatform.publish.versions import (
     PublishedLayout,
     VersionError,
@@ -505,6 +505,57 @@ def test_with_its_lineage_a_publish_reads_only_the_buckets_that_changed(
     assert "8 of 16 buckets read" in caplog.text
     for role, table in ROLE_TABLES:
         assert _differences(tmp_path, "v8", listings, role, table) == 0, role
+
+
+def test_with_its_lineage_a_bucket_that_got_new_rows_gets_a_segment_of_them_only(
+    tmp_path, listings, small_buckets, lineage
+):
+    layout = PublishedLayout(tmp_path / "published")
+
+    def publish(version: str) -> dict:
+        _lineage_views(listings, version)
+        publish_candidate(
+            tmp_path, listings, version, {"logical_date": "x"}, keep=100, dbt_manifest=lineage
+        )
+        for role, table in ROLE_TABLES:
+            assert _differences(tmp_path, version, listings, role, table) == 0, (version, role)
+        return read_manifest(layout, version)
+
+    def add(first: int, last: int) -> None:
+        _rehash(
+            listings,
+            "insert into listings (listing_id, seller_id, created_at, category_id, price, title, "
+            f"description, contacts) select i, 'seller-1', timestamp '2026-11-02', 2, 10.0, "
+            f"'new ' || i, 'more', 0 from range({first}, {last}) as t(i)",
+        )
+
+    def bucket(manifest: dict, role: str, table: str, number: int) -> list[dict]:
+        segments = manifest["segments"][role][table]["groups"][0]["segments"]
+        return [s for s in segments if s["bucket"] == number]
+
+    first = publish("v1")
+    add(36, 38)  # bucket 3 (30-35) gets 36 and 37
+    second = publish("v2")
+    for role, table in ROLE_TABLES:
+        before, after = bucket(first, role, table, 3), bucket(second, role, table, 3)
+        assert after[0] == before[0] | {"signature": after[0]["signature"]}, (role, table)
+        assert [s["rows"] for s in after] == [6, 2]
+        path = layout.root / after[1]["file"]
+        with duckdb.connect() as con:
+            assert con.execute(f"select listing_id from '{path}'").fetchall() == [(36,), (37,)]
+    # a bucket whose earlier rows changed too is written again whole, as one segment
+    add(38, 39)
+    _rehash(listings, "update listings set title = 'renamed' where listing_id = 31")
+    third = publish("v3")
+    assert [s["rows"] for s in bucket(third, "pii_reader", "listing_facts", 3)] == [9]
+    # at most MAX_ARRIVALS segments: then the bucket is written again whole
+    rows = []
+    for listing in range(40, 40 + MAX_ARRIVALS + 1):  # bucket 4 (40-49), one listing at a time
+        add(listing, listing + 1)
+        manifest = publish(f"v{listing}")
+        rows.append([s["rows"] for s in bucket(manifest, "pii_reader", "listing_facts", 4)])
+    assert rows[MAX_ARRIVALS - 1] == [1] * MAX_ARRIVALS
+    assert rows[MAX_ARRIVALS] == [MAX_ARRIVALS + 1]
 
 
 def test_without_a_usable_lineage_a_publish_reads_every_bucket(

@@ -19,7 +19,8 @@ whose *signature* (its sources' row hashes, see :mod:`dataplatform.publish.linea
 earlier version recorded is known by the rows and hash sum it recorded, without reading it;
 only the buckets whose sources changed (the last days' listings, mostly) are read. The
 changing columns' segment is then named by the signature of the whole table, so no publish
-reads all of history; it is still written whole when any of them changed. Without a usable
+reads all of history; it is still written whole when any of them changed. A bucket read that
+only got new rows keeps its segments and gets one of the new rows. Without a usable
 lineage every row is read, as the content alone tells. The manifest lists each table's
 segments; :mod:`dataplatform.publish.versions` says how readers find them and when retention
 deletes them.
@@ -59,8 +60,8 @@ from dataplatform.publish.versions import (
     ROLES,
     SEGMENTS,
     PublishedLayout,
+    current_version,
     list_versions,
-    listed_segments,
     local_segments_root,
     point_current_at,
     prune,
@@ -226,6 +227,9 @@ SEGMENT_FORMAT = 1
 # copied whole instead.
 NOT_IN_PARQUET = ("HUGEINT", "UHUGEINT", "BIT", "VARINT", "BIGNUM")
 ALL_ROWS = "all"  # the bucket of a segment that holds the whole table (its changing columns)
+# A bucket that keeps getting new rows (the newest listings', late ones) gets a segment of them
+# each time, up to this many segments; then it is written again whole, as one.
+MAX_ARRIVALS = 8
 INTEGER_KEYS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 
 
@@ -246,6 +250,8 @@ class _SegmentedTable:
     constants: dict[str, str | None]  # stamped columns, not stored: their one value as text
     groups: list[_Group]
     buckets_read: int = 0  # buckets whose stable columns were read (not known by signature)
+    # A segment of a bucket's new rows: the files of the bucket's earlier rows, left out.
+    after: dict[str, list[str]] = field(default_factory=dict)
 
     def spec(self) -> dict:
         """What the manifest records, and what its view is made from."""
@@ -288,7 +294,12 @@ class TableLineage:
     stable: dict[int | None, str]  # per bucket, the signature of its stable columns' rows
     whole: str  # the signature of all of its rows (the changing columns' sources included)
     stamp: str  # the value of its stamped columns (the version id), which signatures leave out
-    known: dict[str, tuple[int, str]]  # by signature, rows and hash sum earlier versions saw
+    known: dict[str, list[dict]]  # by signature, the segments earlier versions wrote of it
+    # The current version's spec of the table, when this publish can read its segments (under
+    # ``root``): a bucket that only got new rows keeps its segments, and one of the new rows is
+    # added.
+    previous: dict | None = None
+    root: str = ""
 
 
 def _segment(role: str, name: str, identity: list, bucket: int | str | None, rows: int) -> dict:
@@ -433,8 +444,11 @@ def _segments_by_lineage(
 ) -> _SegmentedTable | None:
     """The table's segments, reading only the buckets whose signature no earlier version
     recorded. A bucket's stable columns are named by their content, as without a lineage: a
-    recorded signature gives its rows and the sum of its rows' hashes, and one row per key (a
-    signature is recorded only then); the other buckets are read for them. The changing columns
+    recorded signature gives its segments (their rows and the sums of their rows' hashes), and
+    one row per key (a signature is recorded only then); the other buckets are read for them.
+    A bucket read whose rows in the current version (``lineage.previous``) are all there, with
+    the same count and sum, keeps those segments and gets one of its other rows, up to
+    :data:`MAX_ARRIVALS` segments; otherwise it is one segment of all its rows. The changing columns
     (one segment for the whole table) are named by the whole table's signature, so that no
     publish reads all of history. None when the signatures cannot tell (a key naming several
     rows, a stamp that is not the version id on every row, no rows): the content then decides.
@@ -449,39 +463,73 @@ def _segments_by_lineage(
     usable = {n: digest([signature, *stored_as]) for n, signature in lineage.stable.items()}
     found = {n: lineage.known[u] for n, u in usable.items() if u in lineage.known}
     unknown = [n for n in usable if n not in found]
+    after: dict[str, list[str]] = {}
     if unknown:
         key = quote_identifier(rule.key)
+        columns_of_view = ", ".join(f"v.{quote_identifier(c)}" for c in stable)
         stamped = [
-            f"min({quote_identifier(s)})::varchar = {sql_literal(lineage.stamp)} "
-            f"and max({quote_identifier(s)})::varchar = {sql_literal(lineage.stamp)} "
-            f"and count({quote_identifier(s)}) = count(*)"
+            f"min(v.{quote_identifier(s)})::varchar = {sql_literal(lineage.stamp)} "
+            f"and max(v.{quote_identifier(s)})::varchar = {sql_literal(lineage.stamp)} "
+            f"and count(v.{quote_identifier(s)}) = count(*)"
             for s in stamps
         ]
-        for number, rows, unique, hashes, *stamp_checks in con.execute(
-            f"select {key} // {rule.bucket}, count(*), "
-            f"count({key}) = count(*) and count(distinct {key}) = count(*), "
-            f"sum(hash({_columns_sql(stable)}))"
+        earlier_segments = _previous_segments(lineage.previous, stable, types)
+        previous = {
+            n: earlier_segments[n]
+            for n in unknown
+            if 0 < len(earlier_segments.get(n, ())) < MAX_ARRIVALS
+        }
+        files = [f"{lineage.root}/{s['file']}" for n in previous for s in previous[n]]
+        before = (
+            f"select {key} as earlier from read_parquet([{', '.join(map(sql_literal, files))}])"
+            if files
+            else f"select null::{types[rule.key]} as earlier limit 0"
+        )
+        for number, rows, unique, hashes, earlier, earlier_hashes, *stamp_checks in con.execute(
+            f"select v.{key} // {rule.bucket}, count(*), "
+            f"count(v.{key}) = count(*) and count(distinct v.{key}) = count(*), "
+            f"sum(hash({columns_of_view})), count(b.earlier), "
+            f"coalesce(sum(hash({columns_of_view})) filter (where b.earlier is not null), 0)"
             + "".join(f", {check}" for check in stamped)
-            + f" from {role}.{quote_identifier(name)} "
-            f"where {_buckets_where(key, rule.bucket, unknown)} group by 1"
+            + f" from {role}.{quote_identifier(name)} as v left join ({before}) as b "
+            f"on v.{key} = b.earlier where {_buckets_where(f'v.{key}', rule.bucket, unknown)} "
+            "group by 1"
         ).fetchall():
             if number not in usable or not unique or not all(stamp_checks):
                 return None
-            found[number] = (rows, str(hashes))
+            kept = previous.get(number, [])
+            if (
+                kept
+                and earlier == sum(s["rows"] for s in kept)
+                and earlier_hashes == sum(int(s["sum"]) for s in kept)
+            ):
+                # The bucket's earlier rows are all there, unchanged: only new rows are written.
+                found[number] = list(kept)
+                if rows > earlier:
+                    sums = [str(hashes - earlier_hashes)]
+                    identity = _content_identity(rule, types, stable, number, rows - earlier, sums)
+                    added = _segment(role, name, identity, number, rows - earlier)
+                    found[number].append(added | {"sum": sums[0]})
+                    after[added["file"]] = [f"{lineage.root}/{s['file']}" for s in kept]
+            else:
+                identity = _content_identity(rule, types, stable, number, rows, [str(hashes)])
+                found[number] = [
+                    _segment(role, name, identity, number, rows) | {"sum": str(hashes)}
+                ]
     if not found:
         return None
     kept = _Group(stable)
     for number in sorted(found, key=lambda n: (n is None, n or 0)):
-        rows, hashes = found[number]
-        identity = _content_identity(rule, types, stable, number, rows, [hashes])
-        segment = _segment(role, name, identity, number, rows)
-        kept.segments.append(segment | {"signature": usable[number], "sum": hashes})
+        for segment in found[number]:
+            kept.segments.append(segment | {"signature": usable[number]})
     apart = [rule.key, *changing]
-    total = sum(rows for rows, _ in found.values())
+    total = sum(s["rows"] for s in kept.segments)
     identity = [*_content_identity(rule, types, apart, ALL_ROWS, total, []), lineage.whole]
     changed = _Group(apart, [_segment(role, name, identity, ALL_ROWS, total)])
     constants: dict[str, str | None] = dict.fromkeys(stamps, lineage.stamp)
-    return _SegmentedTable(role, name, rule, columns, constants, [kept, changed], len(unknown))
+    return _SegmentedTable(
+        role, name, rule, columns, constants, [kept, changed], len(unknown), after
+    )
 
 
 def _bucket_filter(key: str, bucket: int | str | None, size: int) -> str:
@@ -514,6 +562,9 @@ def write_segments(
             target.parent.mkdir(parents=True, exist_ok=True)
             aside = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
             where = _bucket_filter(key, segment["bucket"], size)
+            if segment["file"] in table.after:
+                earlier = ", ".join(map(sql_literal, table.after[segment["file"]]))
+                where += f" and {key} not in (select {key} from read_parquet([{earlier}]))"
             order = "" if segment["bucket"] == ALL_ROWS else f" order by {key}"
             con.execute(
                 f"copy (select {columns} from {source} where {where}{order}) "
@@ -546,18 +597,44 @@ def write_role_database(
 
 def _known_segments(
     layout: PublishedLayout,
-) -> tuple[set[str], dict[tuple[str, str], dict[str, tuple[int, str]]]]:
-    """The segments published versions list (they exist until no kept version lists them), and
-    by role and table the rows and hash sums of stable columns they recorded, by signature."""
+) -> tuple[set[str], dict[tuple[str, str], dict[str, list[dict]]], dict[tuple[str, str], dict]]:
+    """The segments published versions list (they exist until no kept version lists them); by
+    role and table, the segments of stable columns they recorded by signature; and the current
+    version's spec of each segmented table."""
     manifests = list_versions(layout)
-    recorded: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
-    for role, name, segment in listed_segments(manifests):
-        if "signature" in segment:
-            recorded.setdefault((role, name), {})[segment["signature"]] = (
-                segment["rows"],
-                segment["sum"],
-            )
-    return segment_files(manifests), recorded
+    recorded: dict[tuple[str, str], dict[str, list[dict]]] = {}
+    current: dict[tuple[str, str], dict] = {}
+    pointed = current_version(layout)
+    for manifest in manifests:
+        for role, tables in manifest.get("segments", {}).items():
+            for name, spec in tables.items():
+                if manifest["version_id"] == pointed:
+                    current[(role, name)] = spec
+                by_signature: dict[str, list[dict]] = {}
+                for segment in spec["groups"][0]["segments"]:
+                    if "signature" in segment and "sum" in segment:
+                        by_signature.setdefault(segment["signature"], []).append(segment)
+                recorded.setdefault((role, name), {}).update(by_signature)
+    return segment_files(manifests), recorded, current
+
+
+def _previous_segments(
+    spec: dict | None, stable: list[str], types: dict[str, str]
+) -> dict[int | None, list[dict]]:
+    """The stable columns' segments of a table's spec by bucket, when they were stored apart
+    (two groups) with the same columns and types as now, each with its hash sum."""
+    if not spec or len(spec["groups"]) != 2:
+        return {}
+    group = spec["groups"][0]
+    before = dict(spec["columns"])
+    if group["columns"] != stable or any(before.get(c) != types[c] for c in stable):
+        return {}
+    by_bucket: dict[int | None, list[dict]] = {}
+    for segment in group["segments"]:
+        if "sum" not in segment:
+            return {}
+        by_bucket.setdefault(segment["bucket"], []).append(segment)
+    return by_bucket
 
 
 def _table_lineage(
@@ -566,7 +643,9 @@ def _table_lineage(
     role: str,
     name: str,
     version_id: str,
-    known: dict[str, tuple[int, str]],
+    known: dict[str, list[dict]],
+    previous: dict | None,
+    root: str,
     reads: dict[str, list],
 ) -> TableLineage | None:
     """What the table's lineage tells, or None when it is not known."""
@@ -592,7 +671,8 @@ def _table_lineage(
     )
     if whole is None or stable is None:
         return None
-    return TableLineage(stable, digest(sorted(whole.items(), key=str)), version_id, known)
+    whole_signature = digest(sorted(whole.items(), key=str))
+    return TableLineage(stable, whole_signature, version_id, known, previous, root)
 
 
 def _upload(files: list[tuple[Path, LakePath]]) -> None:
@@ -637,7 +717,7 @@ def publish_candidate(
     staging = layout.root / "versions" / f".{version_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    known, recorded = _known_segments(layout)
+    known, recorded, current = _known_segments(layout)
     lineages = read_lineage(dbt_manifest)
     source_reads: dict[str, list] = {}  # the same sources, read once for every role's view
     root = str(layout.store) if layout.remote else local_segments_root(layout.root)
@@ -665,6 +745,9 @@ def publish_candidate(
                         name,
                         version_id,
                         recorded.get((role, name), {}),
+                        # segments on S3 are not read back: a bucket is written again whole
+                        None if layout.remote else current.get((role, name)),
+                        root,
                         source_reads,
                     ),
                 )
@@ -673,7 +756,7 @@ def publish_candidate(
                     continue
                 files = {s["file"] for g in table.groups for s in g.segments}
                 read += table.buckets_read
-                buckets += len(table.groups[0].segments)
+                buckets += len({s["bucket"] for s in table.groups[0].segments})
                 if not layout.remote:  # complete once there (renamed into place)
                     known |= {f for f in files if (layout.root / f).is_file()}
                 write_segments(con, table, files - known, staging)
