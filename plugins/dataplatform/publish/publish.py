@@ -357,10 +357,11 @@ def fingerprint_segments(
     """Cut ``role.name`` into segments, with their fingerprints. None when the table cannot be
     segmented (no integer key, a type Parquet does not hold): it is then copied whole.
 
-    With its ``lineage``, segments are named by their rows' signatures, and only the buckets no
-    earlier version wrote are read (:func:`_segments_by_lineage`). Otherwise they are named by
-    their content, read whole: by bucket of the key, its rows, whether the key names one row
-    each, and the sum of the rows' hashes over the columns stored together."""
+    Segments of stable columns are named by their content: by bucket of the key, its rows,
+    whether the key names one row each, and the sum of the rows' hashes over the columns stored
+    together. With its ``lineage``, only the buckets whose signature no earlier version recorded
+    are read, and the changing columns' segment is named by the whole table's signature
+    (:func:`_segments_by_lineage`); otherwise every row is read."""
     columns = table_columns(con, role, name)
     types = dict(columns)
     if types.get(rule.key) not in INTEGER_KEYS or any(
@@ -448,9 +449,9 @@ def _segments_by_lineage(
     one row per key (a signature is recorded only then); the other buckets are read for them.
     A bucket read whose rows in the current version (``lineage.previous``) are all there, with
     the same count and sum, keeps those segments and gets one of its other rows, up to
-    :data:`MAX_ARRIVALS` segments; otherwise it is one segment of all its rows. The changing columns
-    (one segment for the whole table) are named by the whole table's signature, so that no
-    publish reads all of history. None when the signatures cannot tell (a key naming several
+    :data:`MAX_ARRIVALS` segments; otherwise it is one segment of all its rows. The changing
+    columns (one segment for the whole table) are named by the whole table's signature, so that
+    no publish reads all of history. None when the signatures cannot tell (a key naming several
     rows, a stamp that is not the version id on every row, no rows): the content then decides.
 
     A recorded bucket's stamps are the version id: the signature is recorded only for a bucket
